@@ -1,0 +1,1 @@
+"""Cryptographic building blocks of Owner Vote, free of web and database imports."""

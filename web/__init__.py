@@ -1,0 +1,1 @@
+"""The Litestar web application of Owner Vote."""
