@@ -1,0 +1,421 @@
+"""Import the roster (业主名册) and group units into voting members (LEGAL.md §2).
+
+Grouping, as the SPC interpretation art 9 says:
+
+* every unsold or sold-but-undelivered unit belongs to the one developer member
+  (id :data:`~votes.model.DEVELOPER_MEMBER_ID`), whatever owner key the file gives them;
+* every other unit belongs to the member keyed by its exact owner set
+  (owner + co-owners): one buyer with several units is one member, the
+  co-owners of a unit are one member, and a person who owns one unit alone and
+  another jointly is in two members (the two 业主 are different: a sole owner and
+  a co-ownership). See docs/roster.md.
+
+Member ids are ``member:<smallest unit number>`` where "smallest" is plain
+code-point (lexicographic) order on the normalised unit number, so the id
+never depends on row order or locale. Members are ordered by id; units in a
+member by number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from votes.model import (
+    DEVELOPER_MEMBER_ID,
+    AreaSource,
+    Member,
+    Roster,
+    Unit,
+    UnitKind,
+    UnitStatus,
+)
+from votes.problems import InputError, Problem
+from votes.tabular import (
+    BoundTable,
+    Column,
+    Table,
+    TableRow,
+    bind_columns,
+    normalize_text,
+    read_table,
+)
+
+__all__ = [
+    "ROSTER_COLUMNS",
+    "AreaError",
+    "RosterImport",
+    "Weight",
+    "format_area",
+    "group_members",
+    "import_roster",
+    "import_roster_table",
+    "member_weight",
+    "parse_area",
+    "parse_roster_table",
+    "read_roster",
+    "split_keys",
+]
+
+ROSTER_COLUMNS: tuple[Column, ...] = (
+    Column("unit", ("房号",), required=True),
+    Column("building", ("楼栋",)),
+    Column("area", ("面积", "专有部分面积", "建筑面积"), required=True),
+    Column("owner", ("业主",), required=True),
+    Column("co_owners", ("共有人",)),
+    Column("kind", ("类型",)),
+    Column("status", ("状态",)),
+    Column("area_source", ("面积来源",)),
+)
+
+_KIND_WORDS = {
+    "住宅": UnitKind.RESIDENTIAL,
+    "商业": UnitKind.COMMERCIAL,
+    "车位": UnitKind.PARKING,
+    "储藏室": UnitKind.STORAGE,
+    "其他": UnitKind.OTHER,
+}
+_STATUS_WORDS = {
+    "已售": UnitStatus.SOLD,
+    "未售": UnitStatus.UNSOLD,
+    "已售未交付": UnitStatus.UNDELIVERED,
+}
+_SOURCE_WORDS = {
+    "不动产登记": AreaSource.REGISTRY,
+    "实测": AreaSource.SURVEY,
+    "合同": AreaSource.CONTRACT,
+}
+
+_KEY_SEPARATORS = re.compile(r"[;；]")
+
+
+# --------------------------------------------------------------------------- areas
+
+
+class AreaError(ValueError):
+    """An area text was refused; ``code`` is the stable problem code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Digits with an optional decimal part; thousands separators only in strict
+# groups of three ("1,234.56"), so "1,5" is never read as one and a half.
+_AREA = re.compile(r"^([+-]?)(\d+|\d{1,3}(?:,\d{3})+)(?:\.(\d*))?$")
+
+
+def parse_area(text: str) -> int:
+    """Parse an area in m² written as text into integer 0.01 m² (never via float).
+
+    Accepts ``89``, ``89.5``, ``89.50``, ``1,234.56`` (strict thousands groups);
+    refuses empty text, anything non-numeric (including exponents and units),
+    more than two decimals, zero and negative values.
+    """
+    value = normalize_text(text)
+    if not value:
+        raise AreaError("area-missing", "面积为空 area is empty")
+    match = _AREA.match(value)
+    if match is None or match.group(3) == "":
+        raise AreaError("area-not-a-number", f"面积不是数字 area is not a number: '{value}'")
+    sign, whole, decimals = match.group(1), match.group(2).replace(",", ""), match.group(3) or ""
+    if len(decimals) > 2:
+        raise AreaError(
+            "area-too-precise",
+            f"面积最多两位小数 area has more than 2 decimals: '{value}'",
+        )
+    centiares = int(whole) * 100 + int(decimals.ljust(2, "0"))
+    if sign == "-" and centiares:
+        raise AreaError("area-not-positive", f"面积为负数 area is negative: '{value}'")
+    if centiares == 0:
+        raise AreaError("area-not-positive", f"面积为零 area is zero: '{value}'")
+    return centiares
+
+
+def format_area(centiares: int) -> str:
+    """Integer 0.01 m² as decimal text with exactly two decimals ("1234.56")."""
+    sign = "-" if centiares < 0 else ""
+    whole, cents = divmod(abs(centiares), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def split_keys(text: str) -> list[str]:
+    """Split a ``;`` / ``；`` separated list of keys; empty parts are dropped."""
+    return [part for part in (normalize_text(p) for p in _KEY_SEPARATORS.split(text)) if part]
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def group_members(units: Sequence[Unit]) -> Roster:
+    """Group units into voting members exactly as LEGAL.md §2 says (see the module doc)."""
+    seen: set[str] = set()
+    developer: list[Unit] = []
+    by_owners: dict[frozenset[str], list[Unit]] = {}
+    for unit in units:
+        if unit.number in seen:
+            raise ValueError(f"duplicate unit number: {unit.number!r}")
+        seen.add(unit.number)
+        if not unit.owners:
+            raise ValueError(f"unit {unit.number!r} has no owner")
+        if unit.status is UnitStatus.SOLD:
+            by_owners.setdefault(unit.owners, []).append(unit)
+        else:
+            developer.append(unit)
+    members: list[Member] = []
+    if developer:
+        members.append(
+            Member(
+                id=DEVELOPER_MEMBER_ID,
+                units=_sorted_units(developer),
+                owners=frozenset().union(*(u.owners for u in developer)),
+                is_developer=True,
+            )
+        )
+    for owners, owned in by_owners.items():
+        ordered = _sorted_units(owned)
+        members.append(Member(id=f"member:{ordered[0].number}", units=ordered, owners=owners))
+    members.sort(key=lambda m: m.id)
+    return Roster(members=tuple(members))
+
+
+def _sorted_units(units: Iterable[Unit]) -> tuple[Unit, ...]:
+    return tuple(sorted(units, key=lambda u: u.number))
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    area: int  # 0.01 m²
+    heads: int  # 0 or 1
+
+
+def member_weight(member: Member, *, include_parking: bool, scope: frozenset[str] | None) -> Weight:
+    """A member's voting weight for one motion.
+
+    ``area`` sums the member's units inside ``scope`` (buildings; None = whole
+    estate), leaving out parking spaces unless ``include_parking``; ``heads``
+    is 1 when at least one unit counted, else 0 (e.g. a parking-only owner when
+    parking does not count is not a head for that meeting).
+    """
+    area = 0
+    counted = False
+    for unit in member.units:
+        if scope is not None and unit.building not in scope:
+            continue
+        if unit.kind is UnitKind.PARKING and not include_parking:
+            continue
+        area += unit.area
+        counted = True
+    return Weight(area=area, heads=1 if counted else 0)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass(frozen=True, slots=True)
+class RosterImport:
+    """A successfully imported roster plus the warnings worth showing (never errors)."""
+
+    roster: Roster
+    units: tuple[Unit, ...]  # in file order
+    warnings: tuple[Problem, ...]
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _parse_enum(text: str, enum: type[_E], words: dict[str, _E], default: _E) -> _E | None:
+    value = normalize_text(text)
+    if not value:
+        return default
+    if value in words:
+        return words[value]
+    try:
+        return enum(value.casefold())
+    except ValueError:
+        return None
+
+
+def _allowed(enum: type[StrEnum], words: dict[str, _E]) -> str:
+    chinese = {v: k for k, v in words.items()}
+    return ", ".join(f"{chinese[member]} {member.value}" for member in enum)  # type: ignore[index]
+
+
+def _parse_row(
+    bound: BoundTable, row: TableRow, first_row_of: dict[str, int], problems: list[Problem]
+) -> Unit | None:
+    def problem(name: str, code: str, message: str) -> None:
+        problems.append(Problem(row.row, bound.column_of(name), code, message))
+
+    before = len(problems)
+    number = normalize_text(bound.cell(row, "unit"))
+    if not bound.has("unit"):
+        pass  # reported once as a missing column
+    elif not number:
+        problem("unit", "empty-unit", "房号为空 unit number is empty")
+    elif number in first_row_of:
+        problem(
+            "unit",
+            "duplicate-unit",
+            f"房号重复 duplicate unit '{number}' (first on row {first_row_of[number]})",
+        )
+    else:
+        first_row_of[number] = row.row
+
+    area = 0
+    if bound.has("area"):
+        try:
+            area = parse_area(bound.cell(row, "area"))
+        except AreaError as exc:
+            problem("area", exc.code, exc.message)
+
+    owner = normalize_text(bound.cell(row, "owner"))
+    if bound.has("owner"):
+        if not owner:
+            problem("owner", "empty-owner", "业主为空 owner is empty")
+        elif _KEY_SEPARATORS.search(owner):
+            problem(
+                "owner",
+                "owner-has-separator",
+                f"业主列只能填一个业主，其他人填共有人列 owner must be one key "
+                f"(put further owners in 共有人 co_owners): '{owner}'",
+            )
+    owners = frozenset([owner, *split_keys(bound.cell(row, "co_owners"))])
+
+    kind = _parse_enum(bound.cell(row, "kind"), UnitKind, _KIND_WORDS, UnitKind.RESIDENTIAL)
+    if kind is None:
+        problem(
+            "kind",
+            "unknown-kind",
+            f"未知类型 unknown kind '{normalize_text(bound.cell(row, 'kind'))}' "
+            f"(allowed: {_allowed(UnitKind, _KIND_WORDS)})",
+        )
+    status = _parse_enum(bound.cell(row, "status"), UnitStatus, _STATUS_WORDS, UnitStatus.SOLD)
+    if status is None:
+        problem(
+            "status",
+            "unknown-status",
+            f"未知状态 unknown status '{normalize_text(bound.cell(row, 'status'))}' "
+            f"(allowed: {_allowed(UnitStatus, _STATUS_WORDS)})",
+        )
+    source = _parse_enum(
+        bound.cell(row, "area_source"), AreaSource, _SOURCE_WORDS, AreaSource.REGISTRY
+    )
+    if source is None:
+        problem(
+            "area_source",
+            "unknown-area-source",
+            f"未知面积来源 unknown area source "
+            f"'{normalize_text(bound.cell(row, 'area_source'))}' "
+            f"(allowed: {_allowed(AreaSource, _SOURCE_WORDS)})",
+        )
+    if len(problems) > before or kind is None or status is None or source is None:
+        return None
+    return Unit(
+        number=number,
+        building=normalize_text(bound.cell(row, "building")),
+        area=area,
+        owners=owners,
+        kind=kind,
+        status=status,
+        area_source=source,
+        row=row.row,
+    )
+
+
+def _warnings(bound: BoundTable, units: Sequence[Unit], roster: Roster) -> list[Problem]:
+    table = bound.table
+    warnings = [
+        Problem(
+            table.header_row,
+            header,
+            "unknown-column",
+            f"未识别的列，已忽略 unknown column ignored: '{header}'",
+        )
+        for header in bound.unknown
+    ]
+    if not bound.has("building"):
+        warnings.append(
+            Problem(
+                table.header_row,
+                "building",
+                "no-building-column",
+                "没有楼栋列：按楼栋范围表决的议题无法计票 "
+                "no building column: motions scoped to buildings cannot count any unit",
+            )
+        )
+    else:
+        warnings.extend(
+            Problem(
+                u.row,
+                bound.column_of("building"),
+                "empty-building",
+                f"楼栋为空：按楼栋范围表决时不计入 building is empty for unit '{u.number}': "
+                "never inside a motion scoped to buildings",
+            )
+            for u in units
+            if not u.building
+        )
+    developer = next((m for m in roster.members if m.is_developer), None)
+    if developer is not None:
+        shared = sorted(
+            key
+            for m in roster.members
+            if not m.is_developer
+            for key in m.owners
+            if key in developer.owners
+        )
+        if shared:
+            warnings.append(
+                Problem(
+                    0,
+                    None,
+                    "developer-key-on-sold-units",
+                    "开发商的业主标识也出现在已售房屋上，这些房屋另计为独立成员 "
+                    f"developer owner key(s) also on sold units, counted as separate members: "
+                    f"{', '.join(dict.fromkeys(shared))}",
+                )
+            )
+    return warnings
+
+
+def import_roster_table(table: Table) -> RosterImport:
+    """Validate and group an already-read table; raises :class:`InputError` with every problem."""
+    bound, problems = bind_columns(table, ROSTER_COLUMNS)
+    first_row_of: dict[str, int] = {}
+    units: list[Unit] = []
+    for row in table.rows:
+        unit = _parse_row(bound, row, first_row_of, problems)
+        if unit is not None:
+            units.append(unit)
+    if not table.rows:
+        problems.append(Problem(0, None, "no-units", "名册没有任何房屋 the roster has no units"))
+    if problems:
+        raise InputError(problems, source=table.source)
+    roster = group_members(units)
+    return RosterImport(
+        roster=roster, units=tuple(units), warnings=tuple(_warnings(bound, units, roster))
+    )
+
+
+def parse_roster_table(table: Table) -> Roster:
+    """Same as :func:`read_roster` for an already-read table."""
+    return import_roster_table(table).roster
+
+
+def import_roster(path: Path | str) -> RosterImport:
+    """Read, validate and group a roster file, keeping the warnings."""
+    return import_roster_table(read_table(path))
+
+
+def read_roster(path: Path | str) -> Roster:
+    """Read a roster CSV/XLSX file; raises :class:`InputError` listing every problem.
+
+    A file with any problem imports nothing.
+    """
+    return import_roster(path).roster
