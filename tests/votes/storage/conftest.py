@@ -1,0 +1,113 @@
+"""Database backends for the storage contract tests.
+
+``db_backend`` runs each test on SQLite (a fresh temporary file) and on
+PostgreSQL (``VOTES_TEST_POSTGRES_URL``; default the local ``test`` database),
+where every test gets its own schema through ``search_path`` — so tests and
+test processes running in parallel never see each other's tables. The
+PostgreSQL case is skipped, with the reason, when the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from votes.settings import Settings
+from votes.storage import create_engine, create_session_factory, upgrade
+from votes.storage.models import Estate, Meeting, Region, RegionLevel
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Backend:
+    name: str
+    settings: Settings
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    def engine(self) -> AsyncEngine:
+        """A new engine (its own connection pool) on this test's database."""
+        return create_engine(self.settings, connect_args=self.connect_args)
+
+
+async def _postgres_backend(tmp_path: Path) -> AsyncIterator[Backend]:
+    url = os.environ.get("VOTES_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    settings = Settings(
+        database_url=url,
+        data_dir=tmp_path,
+        secret_key="test-secret-key-" + "x" * 32,
+        log_key_file=tmp_path / "log-key",
+    )
+    schema = f"votes_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(settings)
+    try:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except (OSError, DBAPIError) as exc:
+        await admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
+    try:
+        yield Backend(
+            name="postgresql",
+            settings=settings,
+            connect_args={"server_settings": {"search_path": schema}},
+        )
+    finally:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend(name="sqlite", settings=Settings(data_dir=tmp_path / "data"))
+        return
+    async for backend in _postgres_backend(tmp_path):
+        yield backend
+
+
+@pytest.fixture
+async def engine(db_backend: Backend) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database migrated to the head revision."""
+    engine = db_backend.engine()
+    await upgrade(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+async def make_meeting(
+    sessions: async_sessionmaker[AsyncSession], *, code: str | None = None
+) -> tuple[int, uuid.UUID]:
+    """Create a region chain, an estate and a meeting; return (estate_id, meeting_id)."""
+    async with sessions.begin() as session:
+        city = Region(level=RegionLevel.CITY, name=f"city-{uuid.uuid4().hex[:6]}")
+        session.add(city)
+        await session.flush()
+        subdistrict = Region(level=RegionLevel.SUBDISTRICT, name="街道", parent_id=city.id)
+        session.add(subdistrict)
+        await session.flush()
+        estate = Estate(subdistrict_id=subdistrict.id, name="小区")
+        session.add(estate)
+        await session.flush()
+        meeting = Meeting(
+            estate_id=estate.id, code=code or uuid.uuid4().hex[:10], title="业主大会会议"
+        )
+        session.add(meeting)
+        await session.flush()
+        return estate.id, meeting.id

@@ -1,0 +1,323 @@
+"""The per-meeting Merkle log in the database: appends and proofs.
+
+The invariant this module keeps is "no acknowledged ballot is ever lost, and
+the log never forks": :func:`append_entry` runs *inside the caller's
+transaction*, so the entry, its tree nodes and the ballot row it records are
+committed together or not at all; and it first locks the meeting's
+``log_heads`` row (PostgreSQL ``SELECT … FOR UPDATE``; on SQLite the write
+transaction already holds the database write lock, see votes.storage.db), so
+concurrent appenders — tasks, sessions or processes — take turns, each
+seeing the size its predecessor committed. Gaps and duplicate indexes are
+impossible: the index is the locked head's size, and (meeting, index) is a
+primary key.
+
+Proofs read the O(log n) perfect nodes that the crypto.merkle plans name, in
+one query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Executable, insert, select, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    Frontier,
+    MissingNodeError,
+    NodeId,
+    ProofError,
+    consistency_plan,
+    inclusion_plan,
+    leaf_hash,
+    root_plan,
+)
+from votes.storage.models import LogEntry, LogHead, LogNode
+
+__all__ = [
+    "AppendResult",
+    "LogHeadState",
+    "LogRangeError",
+    "append_entries",
+    "append_entry",
+    "consistency_proof",
+    "get_entries",
+    "get_head",
+    "get_root",
+    "inclusion_proof",
+]
+
+
+class LogRangeError(ValueError):
+    """A size or index beyond the end of the log, or otherwise out of range."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    index: int  # 0-based index of the new entry
+    leaf_hash: bytes
+    size: int  # log size after the append (index + 1)
+    root: bytes  # root hash of the log at that size
+
+
+@dataclass(frozen=True, slots=True)
+class LogHeadState:
+    size: int
+    root: bytes
+
+
+async def _lock_head(
+    session: AsyncSession, estate_id: int, meeting_id: uuid.UUID
+) -> tuple[int, bytes] | None:
+    statement = (
+        select(LogHead.size, LogHead.frontier)
+        .where(LogHead.estate_id == estate_id, LogHead.meeting_id == meeting_id)
+        .with_for_update()
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else (row.size, row.frontier)
+
+
+async def _create_head(session: AsyncSession, estate_id: int, meeting_id: uuid.UUID) -> None:
+    values = {
+        "estate_id": estate_id,
+        "meeting_id": meeting_id,
+        "size": 0,
+        "frontier": b"",
+        "root": EMPTY_ROOT,
+    }
+    dialect = session.get_bind().dialect.name
+    # Two first appenders may race to create the head: the loser's insert does
+    # nothing, and its SELECT … FOR UPDATE then waits for the winner.
+    if dialect == "postgresql":
+        await session.execute(pg_insert(LogHead).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        await session.execute(sqlite_insert(LogHead).values(values).on_conflict_do_nothing())
+    else:  # pragma: no cover - only the two supported backends
+        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+def _split(size: int, packed: bytes) -> Frontier:
+    hashes = [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
+    return Frontier.from_list(size, hashes)
+
+
+async def append_entry(
+    session: AsyncSession,
+    *,
+    estate_id: int,
+    meeting_id: uuid.UUID,
+    build: Callable[[int], bytes],
+) -> AppendResult:
+    """Append one entry to the meeting's log inside the caller's transaction.
+
+    ``build(index)`` is called with the locked next index and returns the
+    entry bytes, so an entry can embed its own index. If it raises, nothing
+    is written (the caller rolls back). The caller commits; until then other
+    appenders to the same meeting wait.
+    """
+    (result,) = await append_entries(
+        session, estate_id=estate_id, meeting_id=meeting_id, builds=[build]
+    )
+    return result
+
+
+async def append_entries(
+    session: AsyncSession,
+    *,
+    estate_id: int,
+    meeting_id: uuid.UUID,
+    builds: Sequence[Callable[[int], bytes]],
+) -> list[AppendResult]:
+    """Append several entries at consecutive indexes under one lock and one transaction.
+
+    The same contract as :func:`append_entry`, for batching: a process that
+    collects the ballots arriving within a few milliseconds and appends them
+    together pays for one lock and one commit instead of one per ballot.
+    """
+    if not builds:
+        return []
+    head = await _lock_head(session, estate_id, meeting_id)
+    if head is None:
+        await _create_head(session, estate_id, meeting_id)
+        head = await _lock_head(session, estate_id, meeting_id)
+        assert head is not None
+    old_size, packed = head
+    frontier = _split(old_size, packed)
+
+    entry_rows: list[dict[str, object]] = []
+    node_rows: list[dict[str, object]] = []
+    results: list[AppendResult] = []
+    for build in builds:
+        index = frontier.size
+        entry = build(index)
+        if not isinstance(entry, bytes):
+            raise TypeError(f"build({index}) must return bytes, not {type(entry).__name__}")
+        leaf = leaf_hash(entry)
+        frontier, nodes = frontier.append(leaf)
+        entry_rows.append(
+            {
+                "estate_id": estate_id,
+                "meeting_id": meeting_id,
+                "idx": index,
+                "entry": entry,
+                "leaf_hash": leaf,
+            }
+        )
+        node_rows.extend(
+            {
+                "estate_id": estate_id,
+                "meeting_id": meeting_id,
+                "level": level,
+                "idx": node_index,
+                "hash": value,
+            }
+            for (level, node_index), value in nodes
+        )
+        results.append(
+            AppendResult(index=index, leaf_hash=leaf, size=index + 1, root=frontier.root())
+        )
+
+    await session.execute(insert(LogEntry), entry_rows)
+    await session.execute(insert(LogNode), node_rows)
+    result = await session.execute(
+        update(LogHead)
+        .where(
+            LogHead.estate_id == estate_id,
+            LogHead.meeting_id == meeting_id,
+            LogHead.size == old_size,
+        )
+        .values(size=frontier.size, frontier=b"".join(frontier.hashes), root=frontier.root())
+    )
+    # The row is locked; a mismatch means the locking above is broken.
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError(
+            f"log head of meeting {meeting_id} moved while locked at size {old_size}"
+        )
+    return results
+
+
+async def get_head(
+    session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID
+) -> LogHeadState | None:
+    """The current size and root of the meeting's log (None if it has no log yet)."""
+    row = (
+        await session.execute(
+            select(LogHead.size, LogHead.root).where(
+                LogHead.estate_id == estate_id, LogHead.meeting_id == meeting_id
+            )
+        )
+    ).one_or_none()
+    return None if row is None else LogHeadState(size=row.size, root=row.root)
+
+
+async def _fetch_nodes(
+    session: AsyncSession, estate_id: int, meeting_id: uuid.UUID, ids: Sequence[NodeId]
+) -> dict[NodeId, bytes]:
+    if not ids:
+        return {}
+    columns = (LogNode.level, LogNode.idx, LogNode.hash)
+    key = (LogNode.estate_id == estate_id, LogNode.meeting_id == meeting_id)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's planner uses only the (estate, meeting) prefix of the key
+        # for a row-value IN or a long OR — a scan of the meeting's whole
+        # tree. One primary-key lookup per node, in one statement, instead.
+        statement: Executable = union_all(
+            *(
+                select(*columns).where(*key, LogNode.level == level, LogNode.idx == index)
+                for level, index in ids
+            )
+        )
+    else:
+        statement = select(*columns).where(*key, tuple_(LogNode.level, LogNode.idx).in_(list(ids)))
+    rows = await session.execute(statement)
+    return {(level, index): value for level, index, value in rows}
+
+
+async def _explain_missing(
+    session: AsyncSession, estate_id: int, meeting_id: uuid.UUID, size: int, error: Exception
+) -> Exception:
+    head = await get_head(session, estate_id=estate_id, meeting_id=meeting_id)
+    current = 0 if head is None else head.size
+    if size > current:
+        return LogRangeError(
+            f"the log of meeting {meeting_id} has {current} entries; size {size} requested"
+        )
+    # Inside the log, yet a node is missing: the stored tree is damaged.
+    return RuntimeError(f"log of meeting {meeting_id} is missing a stored node: {error}")
+
+
+async def get_root(
+    session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID, size: int
+) -> bytes:
+    """The root hash of the first ``size`` entries of the meeting's log."""
+    try:
+        plan = root_plan(size)
+    except ProofError as exc:
+        raise LogRangeError(str(exc)) from exc
+    hashes = await _fetch_nodes(session, estate_id, meeting_id, plan.nodes)
+    try:
+        return plan.assemble(hashes)
+    except MissingNodeError as exc:
+        raise await _explain_missing(session, estate_id, meeting_id, size, exc) from exc
+
+
+async def inclusion_proof(
+    session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID, index: int, size: int
+) -> list[bytes]:
+    """The RFC 9162 inclusion proof of entry ``index`` in the log of ``size`` entries."""
+    try:
+        plan = inclusion_plan(index, size)
+    except ProofError as exc:
+        raise LogRangeError(str(exc)) from exc
+    hashes = await _fetch_nodes(session, estate_id, meeting_id, plan.nodes)
+    try:
+        return plan.assemble(hashes)
+    except MissingNodeError as exc:
+        raise await _explain_missing(session, estate_id, meeting_id, size, exc) from exc
+
+
+async def consistency_proof(
+    session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID, size1: int, size2: int
+) -> list[bytes]:
+    """The RFC 9162 consistency proof from ``size1`` to ``size2`` (``0 < size1 <= size2``)."""
+    try:
+        plan = consistency_plan(size1, size2)
+    except ProofError as exc:
+        raise LogRangeError(str(exc)) from exc
+    hashes = await _fetch_nodes(session, estate_id, meeting_id, plan.nodes)
+    try:
+        return plan.assemble(hashes)
+    except MissingNodeError as exc:
+        raise await _explain_missing(session, estate_id, meeting_id, size2, exc) from exc
+
+
+async def get_entries(
+    session: AsyncSession,
+    *,
+    estate_id: int,
+    meeting_id: uuid.UUID,
+    start: int = 0,
+    stop: int | None = None,
+) -> list[bytes]:
+    """Entries ``start`` (inclusive) to ``stop`` (exclusive, default: the end), in order."""
+    if start < 0 or (stop is not None and stop < start):
+        raise LogRangeError(f"invalid entry range [{start}, {stop})")
+    statement = (
+        select(LogEntry.entry)
+        .where(
+            LogEntry.estate_id == estate_id,
+            LogEntry.meeting_id == meeting_id,
+            LogEntry.idx >= start,
+        )
+        .order_by(LogEntry.idx)
+    )
+    if stop is not None:
+        statement = statement.where(LogEntry.idx < stop)
+    return list((await session.execute(statement)).scalars())
