@@ -1,0 +1,101 @@
+"""A malicious server for tamper tests: it rewrites its log and re-signs what it can.
+
+The server holds the service key, so it can re-sign checkpoints, the tally and
+paper ballots; it cannot sign as a member or an officer.  It also drops from
+the bundle every earlier checkpoint that would expose the rewrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from crypto.merkle import MemoryNodeStore, MerkleLog
+from crypto.notes import Checkpoint, sign_note
+from crypto.signing import Domain
+from votes.record.bundle import Bundle, EarlierCheckpoint, build_bundle
+from votes.record.entries import (
+    CertificationEntry,
+    ClosingEntry,
+    Entry,
+    LogHead,
+    ObjectionAnswerEntry,
+    PaperBallotEntry,
+    PublicationEntry,
+    TallyEntry,
+    entry_bytes,
+    entry_hash,
+    signed_entry_body,
+)
+from votes.record.simulate import Simulation
+
+
+def renumber(entries: Sequence[Entry], sim: Simulation) -> list[Entry]:
+    """Make indices equal positions and fix what the server signs that depends on them."""
+    fixed: list[Entry] = []
+    log = MerkleLog(MemoryNodeStore())
+    moved = {entry.index: position for position, entry in enumerate(entries)}
+    for position, original in enumerate(entries):
+        entry = msgspec.structs.replace(original, index=position)
+        if isinstance(entry, ObjectionAnswerEntry):
+            entry = msgspec.structs.replace(entry, objection=moved[entry.objection])
+        if isinstance(entry, PublicationEntry):
+            cert = next(e for e in fixed if isinstance(e, CertificationEntry))
+            entry = msgspec.structs.replace(entry, certification=entry_hash(cert).hex())
+        if isinstance(entry, ClosingEntry):
+            entry = msgspec.structs.replace(entry, log_size=position + 1)
+        if isinstance(entry, PaperBallotEntry):
+            signature = sim.service_key.sign(Domain.PAPER_BALLOT, signed_entry_body(entry))
+            entry = msgspec.structs.replace(entry, signature=signature.hex())
+        if isinstance(entry, TallyEntry):
+            closing = next(e for e in fixed if isinstance(e, ClosingEntry))
+            inputs = LogHead(size=closing.index + 1, root=log.root(closing.index + 1).hex())
+            entry = resign_tally(msgspec.structs.replace(entry, inputs=inputs), sim)
+        fixed.append(entry)
+        log.append(entry_bytes(entry))
+    return fixed
+
+
+def resign_tally(entry: TallyEntry, sim: Simulation) -> TallyEntry:
+    signature = sim.service_key.sign(Domain.TALLY, signed_entry_body(entry))
+    return msgspec.structs.replace(entry, signature=signature.hex())
+
+
+def rebuild(
+    sim: Simulation,
+    entries: Sequence[Entry],
+    *,
+    unchanged_prefix: int,
+    keep_all_checkpoints: bool = False,
+    latest_root: bytes | None = None,
+) -> Bundle:
+    """A bundle of ``entries`` with a freshly service-signed latest checkpoint.
+
+    Earlier checkpoints larger than ``unchanged_prefix`` (the number of leading
+    entries the tamper left alone) are dropped unless ``keep_all_checkpoints``.
+    """
+    log = MerkleLog(MemoryNodeStore())
+    log.extend(entry_bytes(e) for e in entries)
+    size = log.size
+    origin = sim.bundle.origin
+    root = log.root() if latest_root is None else latest_root
+    latest = sign_note(Checkpoint(origin=origin, size=size, root_hash=root).body(), sim.service)
+    earlier = []
+    for checkpoint in sim.bundle.checkpoints:
+        old_size = int(checkpoint.note.split("\n")[1])
+        if old_size > unchanged_prefix and not keep_all_checkpoints:
+            continue
+        if old_size > size:
+            continue
+        proof = [h.hex() for h in log.consistency_proof(old_size, size)]
+        earlier.append(EarlierCheckpoint(note=checkpoint.note, consistency=proof))
+    return build_bundle(
+        meeting=sim.bundle.meeting,
+        origin=origin,
+        service_key=sim.bundle.service_key,
+        officers=sim.bundle.officers,
+        entries=entries,
+        checkpoint=latest,
+        checkpoints=earlier,
+    )

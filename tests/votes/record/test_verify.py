@@ -1,0 +1,132 @@
+"""The checklist engine: report shape, pinned keys, workers, and the documented check list."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+
+from votes.cli.verify_cmd import render_report
+from votes.record.ballot import ballot_bytes
+from votes.record.bundle import encode_bundle
+from votes.record.entries import (
+    ApprovalEntry,
+    BallotEntry,
+    CertificationEntry,
+    approval_body,
+    certification_body,
+    entry_bytes,
+    entry_hash,
+)
+from votes.record.simulate import Simulation, simulate
+from votes.record.verify import CHECKS, verify_bundle, verify_signatures
+from votes.record.wire import canonical
+
+
+def test_checks_are_numbered_one_to_n_in_order() -> None:
+    assert [c.number for c in CHECKS] == list(range(1, len(CHECKS) + 1))
+    assert len({c.name for c in CHECKS}) == len(CHECKS)
+
+
+def test_report_lists_every_check_in_order(sim: Simulation) -> None:
+    report = verify_bundle(sim.bundle)
+    assert [c.spec for c in report.checks] == list(CHECKS)
+    assert report.ok
+    assert report.first_failure is None
+
+
+def test_pinned_keys_matching_the_bundle_pass(sim: Simulation) -> None:
+    report = verify_bundle(
+        sim.bundle,
+        service_key=sim.service.verifier().key_string(),
+        officer_keys=[sim.officer.verifier().key_string()],
+    )
+    assert report.ok
+
+
+def test_bundle_given_as_bytes_or_path_verifies(sim: Simulation, tmp_path: Path) -> None:
+    data = encode_bundle(sim.bundle)
+    path = tmp_path / "b.ovb.json"
+    path.write_bytes(data)
+    assert verify_bundle(data).ok
+    assert verify_bundle(path).ok
+
+
+def test_unreadable_bundle_fails_check_one_and_skips_the_rest(tmp_path: Path) -> None:
+    report = verify_bundle(b"{}")
+    assert report.checks[0].status == "fail"
+    assert {c.status for c in report.checks[1:]} == {"skip"}
+
+
+def test_unparseable_entry_fails_the_entries_check_with_its_index(sim: Simulation) -> None:
+    data = msgspec.json.decode(encode_bundle(sim.bundle))
+    data["entries"][4]["time"] = "yesterday"
+    report = verify_bundle(msgspec.json.encode(data))
+    failure = report.first_failure
+    assert failure is not None
+    assert (failure.spec.name, failure.entry) == ("entries", 4)
+
+
+def test_report_as_dict_names_the_first_failure(sim: Simulation) -> None:
+    data = msgspec.json.decode(encode_bundle(sim.bundle))
+    data["entries"][4]["time"] = "yesterday"
+    report = verify_bundle(msgspec.json.encode(data)).to_dict()
+    assert report["ok"] is False
+    assert report["first_failure"] == {"number": 2, "name": "entries", "entry": 4}
+    assert len(report["checks"]) == len(CHECKS)
+
+
+def test_parallel_signature_checking_finds_the_same_bad_signatures() -> None:
+    result = simulate(members=2700, motions=1, seed=3)
+    items = []
+    for entry in result.entries:
+        if isinstance(entry, BallotEntry):
+            message = b"owner-vote/ballot/v1\x00" + canonical(entry.ballot)
+            signature = bytes.fromhex(entry.signature)
+            if entry.index % 500 == 0:
+                signature = bytes(64)
+            items.append((entry.index, bytes.fromhex(entry.ballot.member), message, signature))
+    assert len(items) >= 2000
+    expected = sorted(i for i, *_ in items if i % 500 == 0)
+    assert verify_signatures(items, workers=1) == expected
+    assert verify_signatures(items, workers=2) == expected
+
+
+def test_documented_check_list_matches_the_verifier(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "verification.md").read_text(encoding="utf-8")
+    section = text.split("\n## Checks", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|\s*(\d+)\s*\|\s*`([a-z-]+)`\s*\|", section, flags=re.MULTILINE)
+    assert [(int(n), name) for n, name in rows] == [(c.number, c.name) for c in CHECKS]
+
+
+def _doc_examples(text: str) -> dict[str, str]:
+    found = re.findall(r"<!-- example: ([a-z-]+) -->\n```text\n(.*?)\n```", text, flags=re.DOTALL)
+    return dict(found)
+
+
+def test_worked_example_in_the_doc_matches_the_code(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "verification.md").read_text(encoding="utf-8")
+    examples = _doc_examples(text)
+    result = simulate(members=3, motions=2, seed=1)
+    ballot, approval, cert = result.entries[7], result.entries[1], result.entries[15]
+    assert isinstance(ballot, BallotEntry)
+    assert isinstance(approval, ApprovalEntry)
+    assert isinstance(cert, CertificationEntry)
+    expected = {
+        "ballot-bytes": ballot_bytes(ballot.ballot).decode(),
+        "ballot-entry": entry_bytes(ballot).decode(),
+        "ballot-entry-hash": entry_hash(ballot).hex(),
+        "approval-body": approval_body(
+            meeting=approval.meeting, notice=approval.notice, roster_root=approval.roster_root
+        ).decode(),
+        "approval-checkpoint": result.bundle.checkpoints[0].note.rstrip("\n"),
+        "certification-body": certification_body(
+            meeting=cert.meeting,
+            tally=cert.tally,
+            size=cert.checkpoint.size,
+            root=cert.checkpoint.root,
+        ).decode(),
+        "verify-output": render_report(verify_bundle(result.bundle)),
+    }
+    assert examples == expected

@@ -1,0 +1,958 @@
+"""The meeting record: log entry types, their builders, canonical bytes and parsing.
+
+Every entry is a JSON object with at least ``v`` (1), ``type``, ``meeting``,
+``index`` (its 0-based position in the log) and ``time`` (UTC
+``YYYY-MM-DDTHH:MM:SSZ``).  Its canonical JSON bytes are the Merkle leaf.
+docs/verification.md §Entries lists every type and field; the Structs below are
+the single source of those shapes (``forbid_unknown_fields``: an entry with a
+field the format does not define is refused).
+
+Builders are keyword-only functions that convert domain values (datetimes,
+keys, :mod:`votes.model` objects) into entries and make the service's
+signatures; entries that carry an officer's signature take it ready-made,
+because the officer signs on their own device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from crypto.canonical import MAX_SAFE_INTEGER
+from crypto.merkle import leaf_hash
+from crypto.signing import Domain, PublicKey, SigningKey
+from votes.model import (
+    AreaSource,
+    BallotRow,
+    Channel,
+    DuplicatePolicy,
+    InvalidBallots,
+    Member,
+    Motion,
+    MotionType,
+    NonVoterRule,
+    Roster,
+    Rulebook,
+    TallySettings,
+    Unit,
+    UnitKind,
+    UnitStatus,
+)
+from votes.record.ballot import Ballot, BallotContext, ChoiceValue, ballot_rows
+from votes.record.wire import (
+    FORMAT_VERSION,
+    ChoiceKey,
+    Hash32,
+    MotionId,
+    PublicKeyHex,
+    SafeInt,
+    SignatureHex,
+    Time,
+    canonical,
+    format_time,
+    parse_time,
+    sha256_hex,
+    strict_canonical,
+)
+
+__all__ = [
+    "BALLOT_TYPES",
+    "ApprovalEntry",
+    "BallotEntry",
+    "CertificationEntry",
+    "ClosingEntry",
+    "CredentialReplacedEntry",
+    "CredentialRevokedEntry",
+    "Entry",
+    "EntryError",
+    "KeyBook",
+    "KeyBookError",
+    "LogHead",
+    "MeetingSettings",
+    "MemberWire",
+    "MotionWire",
+    "NoticeEntry",
+    "ObjectionAnswerEntry",
+    "ObjectionEntry",
+    "OpenEntry",
+    "PaperBallotEntry",
+    "ProxyBallotEntry",
+    "PublicationEntry",
+    "ReturnEntry",
+    "RosterWire",
+    "TallyEntry",
+    "UnitWire",
+    "approval_body",
+    "approval_entry",
+    "ballot_context",
+    "ballot_entry",
+    "certification_body",
+    "certification_entry",
+    "closing_entry",
+    "credential_replaced_entry",
+    "credential_revoked_entry",
+    "decode_entry",
+    "entry_bytes",
+    "entry_hash",
+    "entry_rows",
+    "motion_from_wire",
+    "motion_to_wire",
+    "notice_entry",
+    "objection_answer_entry",
+    "objection_entry",
+    "open_entry",
+    "owner_tag",
+    "paper_ballot_entry",
+    "parse_entry",
+    "proxy_ballot_entry",
+    "publication_entry",
+    "return_body",
+    "return_entry",
+    "roster_from_wire",
+    "roster_root",
+    "roster_to_wire",
+    "signed_entry_body",
+    "tally_entry",
+    "tally_rows",
+]
+
+_OPTS: dict[str, Any] = {"frozen": True, "kw_only": True, "forbid_unknown_fields": True}
+
+Text = Annotated[str, msgspec.Meta(max_length=4096)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+OwnerTag = Annotated[str, msgspec.Meta(min_length=16, max_length=16)]
+KeyId = Annotated[str, msgspec.Meta(min_length=8, max_length=8)]
+Area = Annotated[int, msgspec.Meta(gt=0, le=MAX_SAFE_INTEGER)]
+Item = Annotated[int, msgspec.Meta(ge=1, le=9)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INTEGER)]
+Disclosure = Literal["anonymous", "open-roll"]
+
+
+class EntryError(ValueError):
+    """An entry is malformed (names the entry index when known)."""
+
+
+# --------------------------------------------------------------------------- notice parts
+
+
+class UnitWire(msgspec.Struct, **_OPTS):
+    """One exclusive part in the frozen roster; ``area`` in integer 0.01 m²."""
+
+    number: Name
+    building: Text
+    area: Area
+    kind: UnitKind
+    status: UnitStatus
+    area_source: AreaSource
+    owners: Annotated[list[OwnerTag], msgspec.Meta(min_length=1)]
+
+
+class MemberWire(msgspec.Struct, **_OPTS):
+    id: Name
+    key: PublicKeyHex
+    developer: bool
+    units: Annotated[list[UnitWire], msgspec.Meta(min_length=1)]
+
+
+class RosterWire(msgspec.Struct, **_OPTS):
+    members: list[MemberWire]
+
+
+class MotionWire(msgspec.Struct, **_OPTS):
+    id: MotionId
+    title: Text
+    item: Item
+    type: MotionType
+    seats: Positive
+    candidates: list[Name]
+    scope: list[Name] | None
+
+
+class MeetingSettings(msgspec.Struct, **_OPTS):
+    """The per-meeting settings shown on the notice (DESIGN §3)."""
+
+    rulebook: Rulebook = Rulebook.CIVIL_CODE_2021
+    duplicate_policy: DuplicatePolicy = DuplicatePolicy.ONE_VOTE_ONLY
+    max_changes: SafeInt | None = None  # latest-wins only: changes allowed; None = unlimited
+    invalid_ballots: InvalidBallots = InvalidBallots.PARTICIPATING
+    non_voters: NonVoterRule = NonVoterRule.STRICT
+    include_parking: bool = False
+    objection_days: SafeInt = 7
+    retention_years: SafeInt = 3
+    disclosure: Disclosure = "anonymous"
+    proxy_cap: Positive | None = None  # members one proxy holder may vote for; None = no cap
+
+    def tally_settings(self) -> TallySettings:
+        return TallySettings(
+            rulebook=self.rulebook,
+            duplicate_policy=self.duplicate_policy,
+            invalid_ballots=self.invalid_ballots,
+            non_voters=self.non_voters,
+            include_parking_area=self.include_parking,
+        )
+
+
+class LogHead(msgspec.Struct, **_OPTS):
+    """A log size and the Merkle root (hex) of its first ``size`` entries."""
+
+    size: SafeInt
+    root: Hash32
+
+
+# --------------------------------------------------------------------------- entries
+
+
+class _Entry(msgspec.Struct, tag_field="type", **_OPTS):
+    v: int
+    meeting: Name
+    index: SafeInt
+    time: Time
+
+
+class NoticeEntry(_Entry, tag="notice"):
+    title: Text
+    convener: Text
+    estate: Text
+    agenda: Annotated[list[MotionWire], msgspec.Meta(min_length=1)]
+    settings: MeetingSettings
+    notice_at: Time
+    open_at: Time
+    close_at: Time
+    roster: RosterWire
+    roster_root: Hash32
+
+
+class ApprovalEntry(_Entry, tag="approval"):
+    officer: Name  # the officer's note key name
+    key_id: KeyId  # the officer's cosignature (type 0x04) key id
+    notice: Hash32  # entry hash of the notice
+    roster_root: Hash32
+    signature: SignatureHex  # officer, Domain.APPROVAL over approval_body()
+
+
+class OpenEntry(_Entry, tag="open"):
+    pass
+
+
+class CredentialRevokedEntry(_Entry, tag="credential-revoked"):
+    member: Name
+    key: PublicKeyHex
+    reason: Text
+
+
+class CredentialReplacedEntry(_Entry, tag="credential-replaced"):
+    member: Name
+    old_key: PublicKeyHex
+    new_key: PublicKeyHex
+    reason: Text
+
+
+class BallotEntry(_Entry, tag="ballot"):
+    ballot: Ballot
+    signature: SignatureHex  # member, Domain.BALLOT over canonical(ballot)
+
+
+class PaperBallotEntry(_Entry, tag="paper-ballot"):
+    member: Name
+    choices: dict[ChoiceKey, ChoiceValue]
+    sheet: Hash32  # SHA-256 of the scanned sheet
+    staff: Name
+    entered_at: Time
+    signature: SignatureHex  # service, Domain.PAPER_BALLOT over the entry without it
+
+
+class ProxyBallotEntry(_Entry, tag="proxy-ballot"):
+    ballot: Ballot
+    signature: SignatureHex  # member credential, Domain.BALLOT
+    authorisation: Hash32  # SHA-256 of the scanned written authorisation
+    holder: OwnerTag  # opaque tag of the proxy holder (for the proxy cap)
+    staff: Name
+
+
+class ObjectionEntry(_Entry, tag="objection"):
+    subject: Literal["roster", "agenda", "procedure", "tally", "other"]
+    member: Name | None
+    document: Hash32  # SHA-256 of the written objection
+
+
+class ObjectionAnswerEntry(_Entry, tag="objection-answer"):
+    objection: SafeInt  # log index of the objection answered
+    decision: Literal["upheld", "rejected"]
+    document: Hash32
+    by: Name
+
+
+class ClosingEntry(_Entry, tag="closing"):
+    closed_at: Time  # the deadline from the notice
+    log_size: SafeInt  # size of the log including this entry = index + 1
+
+
+class TallyEntry(_Entry, tag="tally"):
+    inputs: LogHead  # the log prefix counted: size = closing index + 1
+    result: dict[str, Any]  # votes.tally.result_to_dict (docs/tally-json.md)
+    signature: SignatureHex  # service, Domain.TALLY over the entry without it
+
+
+class CertificationEntry(_Entry, tag="certification"):
+    officer: Name
+    key_id: KeyId
+    tally: Hash32  # entry hash of the tally entry
+    checkpoint: LogHead  # the checkpoint the officer certifies (and cosigns)
+    signature: SignatureHex  # officer, Domain.CERTIFICATION over certification_body()
+
+
+class ReturnEntry(_Entry, tag="return"):
+    officer: Name
+    key_id: KeyId
+    tally: Hash32
+    checkpoint: LogHead
+    reason: Hash32  # SHA-256 of the officer's written reasons
+    signature: SignatureHex  # officer, Domain.CERTIFICATION over return_body()
+
+
+class PublicationEntry(_Entry, tag="publication"):
+    certification: Hash32  # entry hash of the certification
+    disclosure: Disclosure
+
+
+Entry = (
+    NoticeEntry
+    | ApprovalEntry
+    | OpenEntry
+    | CredentialRevokedEntry
+    | CredentialReplacedEntry
+    | BallotEntry
+    | PaperBallotEntry
+    | ProxyBallotEntry
+    | ObjectionEntry
+    | ObjectionAnswerEntry
+    | ClosingEntry
+    | TallyEntry
+    | CertificationEntry
+    | ReturnEntry
+    | PublicationEntry
+)
+
+#: Entry types that carry a ballot.
+BALLOT_TYPES: tuple[type, ...] = (BallotEntry, PaperBallotEntry, ProxyBallotEntry)
+
+_DECODER: msgspec.json.Decoder[Entry] = msgspec.json.Decoder(Entry)
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def entry_bytes(entry: Entry) -> bytes:
+    """The canonical JSON bytes of an entry: its Merkle leaf data."""
+    if isinstance(entry, TallyEntry):
+        # The result is free-form JSON data: use the strict encoder (refuses floats).
+        return strict_canonical(msgspec.to_builtins(entry))
+    return canonical(entry)
+
+
+def entry_hash(entry: Entry) -> bytes:
+    """RFC 9162 leaf hash of the entry: SHA-256(0x00 || entry bytes)."""
+    return leaf_hash(entry_bytes(entry))
+
+
+def signed_entry_body(entry: Entry) -> bytes:
+    """Canonical bytes of the entry without its ``signature`` field (paper ballot, tally)."""
+    data = msgspec.to_builtins(entry)
+    data.pop("signature", None)
+    return strict_canonical(data) if isinstance(entry, TallyEntry) else canonical(data)
+
+
+def parse_entry(value: Any) -> Entry:
+    """An entry from decoded JSON data; raises :class:`EntryError` naming the problem."""
+    try:
+        entry: Entry = msgspec.convert(value, type=Entry)
+    except msgspec.ValidationError as exc:
+        raise EntryError(str(exc)) from None
+    _check_entry(entry)
+    return entry
+
+
+def decode_entry(data: bytes) -> Entry:
+    """An entry from JSON bytes (any formatting); raises :class:`EntryError`."""
+    try:
+        entry = _DECODER.decode(data)
+    except msgspec.DecodeError as exc:
+        raise EntryError(str(exc)) from None
+    _check_entry(entry)
+    return entry
+
+
+def _check_entry(entry: Entry) -> None:
+    if entry.v != FORMAT_VERSION:
+        raise EntryError(f"entry version {entry.v} is not supported (expected {FORMAT_VERSION})")
+
+
+# --------------------------------------------------------------------------- roster
+
+
+def owner_tag(owner: str, *, salt: bytes) -> str:
+    """The opaque per-meeting tag of an owner key: HMAC-SHA256(salt, owner)[:8] as hex.
+
+    Units whose owner sets share tags are grouped exactly as their owners would
+    be, while the names stay out of the public record.
+    """
+    return hmac.new(salt, owner.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def roster_to_wire(roster: Roster, *, keys: Mapping[str, PublicKey], salt: bytes) -> RosterWire:
+    """The frozen roster as published: owner keys replaced by tags, keys per member."""
+    tags: dict[str, str] = {}
+    for member in roster.members:
+        for owner in member.owners:
+            tags.setdefault(owner, owner_tag(owner, salt=salt))
+    if len(set(tags.values())) != len(tags):
+        raise ValueError("two owners got the same tag; choose another salt")
+    members = []
+    for member in sorted(roster.members, key=lambda m: m.id):
+        if member.id not in keys:
+            raise ValueError(f"no credential key for member {member.id!r}")
+        units = [
+            UnitWire(
+                number=unit.number,
+                building=unit.building,
+                area=unit.area,
+                kind=unit.kind,
+                status=unit.status,
+                area_source=unit.area_source,
+                owners=sorted(tags[owner] for owner in unit.owners),
+            )
+            for unit in sorted(member.units, key=lambda u: u.number)
+        ]
+        members.append(
+            MemberWire(
+                id=member.id, key=keys[member.id].hex(), developer=member.is_developer, units=units
+            )
+        )
+    return RosterWire(members=members)
+
+
+def roster_from_wire(wire: RosterWire) -> Roster:
+    """The roster as :mod:`votes.model` objects (owners are the opaque tags)."""
+    members = []
+    for member in wire.members:
+        units = tuple(
+            [
+                Unit(
+                    unit.number,
+                    unit.building,
+                    unit.area,
+                    frozenset(unit.owners),
+                    unit.kind,
+                    unit.status,
+                    unit.area_source,
+                )
+                for unit in member.units
+            ]
+        )
+        if len(units) == 1:
+            owners = units[0].owners
+        else:
+            owners = frozenset().union(*[unit.owners for unit in units])
+        members.append(Member(member.id, units, owners, member.developer))
+    return Roster(members=tuple(members))
+
+
+def roster_root(wire: RosterWire) -> str:
+    """SHA-256 (hex) of the canonical JSON of the roster object."""
+    return sha256_hex(canonical(wire))
+
+
+def motion_to_wire(motion: Motion) -> MotionWire:
+    return MotionWire(
+        id=motion.id,
+        title=motion.title,
+        item=motion.item,
+        type=motion.type,
+        seats=motion.seats,
+        candidates=list(motion.candidates),
+        scope=None if motion.scope is None else sorted(motion.scope),
+    )
+
+
+def motion_from_wire(wire: MotionWire) -> Motion:
+    return Motion(
+        id=wire.id,
+        title=wire.title,
+        item=wire.item,
+        type=wire.type,
+        seats=wire.seats,
+        candidates=tuple(wire.candidates),
+        scope=None if wire.scope is None else frozenset(wire.scope),
+    )
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+class KeyBookError(ValueError):
+    """A credential revocation or replacement that does not fit the key history."""
+
+
+@dataclass(slots=True)
+class KeyBook:
+    """Which member holds which credential key, as revocations and replacements happen.
+
+    Starts from the frozen roster; :meth:`apply` a credential entry to move on.
+    Every key ever issued belongs to exactly one member; a member has at most
+    one active key.
+    """
+
+    active: dict[str, str] = field(default_factory=dict)  # key -> member id
+    current: dict[str, str] = field(default_factory=dict)  # member id -> latest key
+    owner: dict[str, str] = field(default_factory=dict)  # every key ever -> member id
+
+    @classmethod
+    def from_roster(cls, roster: RosterWire) -> KeyBook:
+        book = cls()
+        for member in roster.members:
+            if member.key in book.owner:
+                raise KeyBookError(f"key {member.key} is listed for two members")
+            book.active[member.key] = member.id
+            book.current[member.id] = member.key
+            book.owner[member.key] = member.id
+        return book
+
+    def member_for_key(self, key: str) -> str | None:
+        return self.active.get(key)
+
+    def is_revoked(self, key: str) -> bool:
+        return key in self.owner and key not in self.active
+
+    def apply(self, entry: CredentialRevokedEntry | CredentialReplacedEntry) -> None:
+        if entry.member not in self.current:
+            raise KeyBookError(f"member {entry.member!r} is not in the roster")
+        latest = self.current[entry.member]
+        if isinstance(entry, CredentialRevokedEntry):
+            if self.active.get(entry.key) != entry.member:
+                raise KeyBookError(
+                    f"key {entry.key} is not the active key of member {entry.member!r}"
+                )
+            del self.active[entry.key]
+            return
+        if entry.old_key != latest:
+            raise KeyBookError(
+                f"old key {entry.old_key} is not the latest key of member {entry.member!r}"
+            )
+        if entry.new_key in self.owner:
+            raise KeyBookError(f"new key {entry.new_key} was already issued")
+        self.active.pop(entry.old_key, None)
+        self.active[entry.new_key] = entry.member
+        self.current[entry.member] = entry.new_key
+        self.owner[entry.new_key] = entry.member
+
+
+def ballot_context(notice: NoticeEntry, keys: KeyBook) -> BallotContext:
+    """What :func:`votes.record.ballot.validate_ballot` checks a ballot against."""
+    return BallotContext(
+        meeting=notice.meeting,
+        roster_root=notice.roster_root,
+        motions={m.id: motion_from_wire(m) for m in notice.agenda},
+        keys=keys,
+    )
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def notice_entry(
+    *,
+    meeting: str,
+    time: datetime,
+    title: str,
+    convener: str,
+    estate: str,
+    motions: Sequence[Motion],
+    settings: MeetingSettings,
+    roster: RosterWire,
+    notice_at: datetime,
+    open_at: datetime,
+    close_at: datetime,
+    index: int = 0,
+) -> NoticeEntry:
+    """The notice: agenda, settings, instants and the frozen roster with its root."""
+    ids = [m.id for m in motions]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"motion ids repeat: {ids}")
+    for motion in motions:
+        if motion.type != MotionType.YES_NO and any(";" in c for c in motion.candidates):
+            raise ValueError(f"motion {motion.id!r}: a candidate name contains ';'")
+    if not notice_at <= open_at < close_at:
+        raise ValueError("need notice_at <= open_at < close_at")
+    return NoticeEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        title=title,
+        convener=convener,
+        estate=estate,
+        agenda=[motion_to_wire(m) for m in motions],
+        settings=settings,
+        notice_at=format_time(notice_at),
+        open_at=format_time(open_at),
+        close_at=format_time(close_at),
+        roster=roster,
+        roster_root=roster_root(roster),
+    )
+
+
+def approval_body(*, meeting: str, notice: str, roster_root: str) -> bytes:
+    """What the officer signs (Domain.APPROVAL) to approve a notice."""
+    return canonical(
+        {"v": FORMAT_VERSION, "meeting": meeting, "notice": notice, "roster_root": roster_root}
+    )
+
+
+def approval_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    officer: str,
+    key_id: str,
+    notice: str,
+    roster_root: str,
+    signature: bytes,
+) -> ApprovalEntry:
+    return ApprovalEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        officer=officer,
+        key_id=key_id,
+        notice=notice,
+        roster_root=roster_root,
+        signature=signature.hex(),
+    )
+
+
+def open_entry(*, meeting: str, index: int, time: datetime) -> OpenEntry:
+    return OpenEntry(v=FORMAT_VERSION, meeting=meeting, index=index, time=format_time(time))
+
+
+def credential_revoked_entry(
+    *, meeting: str, index: int, time: datetime, member: str, key: PublicKey, reason: str
+) -> CredentialRevokedEntry:
+    return CredentialRevokedEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        member=member,
+        key=key.hex(),
+        reason=reason,
+    )
+
+
+def credential_replaced_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    member: str,
+    old_key: PublicKey,
+    new_key: PublicKey,
+    reason: str,
+) -> CredentialReplacedEntry:
+    return CredentialReplacedEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        member=member,
+        old_key=old_key.hex(),
+        new_key=new_key.hex(),
+        reason=reason,
+    )
+
+
+def ballot_entry(
+    *, meeting: str, index: int, time: datetime, ballot: Ballot, signature: bytes
+) -> BallotEntry:
+    return BallotEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        ballot=ballot,
+        signature=signature.hex(),
+    )
+
+
+def paper_ballot_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    member: str,
+    choices: Mapping[str, ChoiceValue],
+    sheet: bytes,
+    staff: str,
+    entered_at: datetime,
+    service_key: SigningKey,
+) -> PaperBallotEntry:
+    """A paper ballot, signed by the service (Domain.PAPER_BALLOT) on the staff's behalf.
+
+    ``sheet`` is the scanned sheet itself; only its SHA-256 is recorded.
+    """
+    unsigned = PaperBallotEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        member=member,
+        choices={k: (list(v) if isinstance(v, list | tuple) else v) for k, v in choices.items()},
+        sheet=sha256_hex(sheet),
+        staff=staff,
+        entered_at=format_time(entered_at),
+        signature="0" * 128,
+    )
+    signature = service_key.sign(Domain.PAPER_BALLOT, signed_entry_body(unsigned))
+    return msgspec.structs.replace(unsigned, signature=signature.hex())
+
+
+def proxy_ballot_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    ballot: Ballot,
+    signature: bytes,
+    authorisation: bytes,
+    holder: str,
+    staff: str,
+) -> ProxyBallotEntry:
+    """A ballot cast by a proxy holder with the member's credential.
+
+    ``authorisation`` is the scanned written authorisation (only its SHA-256 is
+    recorded); ``holder`` the holder's opaque tag (:func:`owner_tag`).
+    """
+    return ProxyBallotEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        ballot=ballot,
+        signature=signature.hex(),
+        authorisation=sha256_hex(authorisation),
+        holder=holder,
+        staff=staff,
+    )
+
+
+def objection_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    subject: Literal["roster", "agenda", "procedure", "tally", "other"],
+    member: str | None,
+    document: bytes,
+) -> ObjectionEntry:
+    return ObjectionEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        subject=subject,
+        member=member,
+        document=sha256_hex(document),
+    )
+
+
+def objection_answer_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    objection: int,
+    decision: Literal["upheld", "rejected"],
+    document: bytes,
+    by: str,
+) -> ObjectionAnswerEntry:
+    return ObjectionAnswerEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        objection=objection,
+        decision=decision,
+        document=sha256_hex(document),
+        by=by,
+    )
+
+
+def closing_entry(*, meeting: str, index: int, time: datetime, closed_at: datetime) -> ClosingEntry:
+    return ClosingEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        closed_at=format_time(closed_at),
+        log_size=index + 1,
+    )
+
+
+def tally_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    inputs_size: int,
+    inputs_root: bytes,
+    result: Mapping[str, Any],
+    service_key: SigningKey,
+) -> TallyEntry:
+    """The tally, signed by the service (Domain.TALLY over the entry without signature)."""
+    unsigned = TallyEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        inputs=LogHead(size=inputs_size, root=inputs_root.hex()),
+        result=dict(result),
+        signature="0" * 128,
+    )
+    signature = service_key.sign(Domain.TALLY, signed_entry_body(unsigned))
+    return msgspec.structs.replace(unsigned, signature=signature.hex())
+
+
+def certification_body(*, meeting: str, tally: str, size: int, root: str) -> bytes:
+    """What the officer signs (Domain.CERTIFICATION) to certify a tally."""
+    return canonical(
+        {
+            "v": FORMAT_VERSION,
+            "meeting": meeting,
+            "decision": "certify",
+            "tally": tally,
+            "checkpoint": {"size": size, "root": root},
+        }
+    )
+
+
+def return_body(*, meeting: str, tally: str, size: int, root: str, reason: str) -> bytes:
+    """What the officer signs (Domain.CERTIFICATION) to return (refuse to certify) a tally."""
+    return canonical(
+        {
+            "v": FORMAT_VERSION,
+            "meeting": meeting,
+            "decision": "return",
+            "tally": tally,
+            "checkpoint": {"size": size, "root": root},
+            "reason": reason,
+        }
+    )
+
+
+def certification_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    officer: str,
+    key_id: str,
+    tally: str,
+    size: int,
+    root: str,
+    signature: bytes,
+) -> CertificationEntry:
+    return CertificationEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        officer=officer,
+        key_id=key_id,
+        tally=tally,
+        checkpoint=LogHead(size=size, root=root),
+        signature=signature.hex(),
+    )
+
+
+def return_entry(
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    officer: str,
+    key_id: str,
+    tally: str,
+    size: int,
+    root: str,
+    reason: str,
+    signature: bytes,
+) -> ReturnEntry:
+    return ReturnEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        officer=officer,
+        key_id=key_id,
+        tally=tally,
+        checkpoint=LogHead(size=size, root=root),
+        reason=reason,
+        signature=signature.hex(),
+    )
+
+
+def publication_entry(
+    *, meeting: str, index: int, time: datetime, certification: str, disclosure: Disclosure
+) -> PublicationEntry:
+    return PublicationEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        certification=certification,
+        disclosure=disclosure,
+    )
+
+
+def entry_rows(
+    entry: BallotEntry | PaperBallotEntry | ProxyBallotEntry, member_id: str
+) -> list[BallotRow]:
+    """The tally rows of one ballot entry: channel by entry type, time = entry time, seq = index."""
+    if isinstance(entry, PaperBallotEntry):
+        channel, choices = Channel.PAPER, entry.choices
+    else:
+        channel = Channel.PROXY if isinstance(entry, ProxyBallotEntry) else Channel.ONLINE
+        choices = entry.ballot.choices
+    return ballot_rows(
+        choices, member_id=member_id, channel=channel, time=parse_time(entry.time), seq=entry.index
+    )
+
+
+def tally_rows(entries: Sequence[Entry]) -> list[BallotRow]:
+    """Tally rows of every ballot in a log (entry 0 the notice), members resolved by key.
+
+    What the service counts at closing; the verifier counts the same rows
+    (after checking every ballot).
+    """
+    notice = entries[0]
+    if not isinstance(notice, NoticeEntry):
+        raise EntryError("entry 0 is not the notice")
+    book = KeyBook.from_roster(notice.roster)
+    rows: list[BallotRow] = []
+    for entry in entries:
+        if isinstance(entry, CredentialRevokedEntry | CredentialReplacedEntry):
+            book.apply(entry)
+        elif isinstance(entry, PaperBallotEntry):
+            rows.extend(entry_rows(entry, entry.member))
+        elif isinstance(entry, BallotEntry | ProxyBallotEntry):
+            member = book.member_for_key(entry.ballot.member)
+            if member is not None:
+                rows.extend(entry_rows(entry, member))
+    return rows

@@ -1,0 +1,1240 @@
+"""The numbered verification checklist for a meeting bundle (docs/verification.md §Checks).
+
+:func:`verify_bundle` runs every check in :data:`CHECKS` order and returns a
+:class:`Report`; nothing here trusts the server.  The order is chosen so that
+each kind of tampering is reported by the check designed for it, even when a
+malicious server re-signs its own checkpoints and tally (it cannot forge
+member or officer signatures).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from crypto.merkle import NodeId, ProofError, leaf_hash, node_hash, root_plan, verify_consistency
+from crypto.notes import (
+    Checkpoint,
+    CosignatureVerifier,
+    NoteError,
+    NoteVerifier,
+    open_note,
+)
+from crypto.signing import Domain, PublicKey
+from votes.model import BallotRow, DuplicatePolicy, Motion, Roster
+from votes.record.ballot import (
+    BallotContext,
+    BallotError,
+    BallotErrorCode,
+    check_ballot,
+    check_choices,
+    hex_fields_ok,
+)
+from votes.record.bundle import Bundle, BundleError, decode_bundle
+from votes.record.entries import (
+    ApprovalEntry,
+    BallotEntry,
+    CertificationEntry,
+    ClosingEntry,
+    CredentialReplacedEntry,
+    CredentialRevokedEntry,
+    Entry,
+    EntryError,
+    KeyBook,
+    KeyBookError,
+    NoticeEntry,
+    ObjectionAnswerEntry,
+    ObjectionEntry,
+    OpenEntry,
+    PaperBallotEntry,
+    ProxyBallotEntry,
+    PublicationEntry,
+    ReturnEntry,
+    TallyEntry,
+    approval_body,
+    certification_body,
+    decode_entry,
+    entry_bytes,
+    entry_rows,
+    motion_from_wire,
+    roster_from_wire,
+    roster_root,
+    signed_entry_body,
+)
+from votes.record.receipt import Receipt, ReceiptError, verify_receipt
+from votes.record.wire import all_times, canonical, is_time
+from votes.roster import format_area, group_members
+from votes.tally import result_to_dict, tally
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "CheckSpec",
+    "Finding",
+    "Report",
+    "SignatureJob",
+    "verify_bundle",
+    "verify_signatures",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    number: int
+    name: str
+    zh: str
+    en: str
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(1, "bundle", "数据包格式与密钥", "bundle format and keys"),
+    CheckSpec(2, "entries", "日志条目格式", "entry format"),
+    CheckSpec(3, "sequence", "条目顺序与会议流程", "entry order and lifecycle"),
+    CheckSpec(4, "checkpoint", "最新检查点与日志一致", "latest checkpoint matches the log"),
+    CheckSpec(5, "history", "日志延续早期检查点", "log extends every earlier checkpoint"),
+    CheckSpec(6, "receipts", "投票回执在日志中", "receipts are in the log"),
+    CheckSpec(7, "roster", "业主名册与归并", "roster root and member grouping"),
+    CheckSpec(8, "approval", "街道办审核签名", "officer approval"),
+    CheckSpec(9, "credentials", "凭证作废与补发", "credential revocations and replacements"),
+    CheckSpec(10, "signatures", "选票签名", "ballot signatures"),
+    CheckSpec(11, "ballots", "选票内容与凭证", "ballot contents and credentials"),
+    CheckSpec(12, "voting-period", "投票期", "voting period"),
+    CheckSpec(13, "effective", "有效票（每户一票）", "effective ballots (one per member)"),
+    CheckSpec(14, "tally", "计票结果重算一致", "tally recomputed and equal"),
+    CheckSpec(15, "certification", "街道办确认签名", "officer certification"),
+)
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found by a check; ``entry`` is the log index concerned, if any."""
+
+    entry: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    spec: CheckSpec
+    status: Status
+    summary: str
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def entry(self) -> int | None:
+        """The log index of the first finding that names one."""
+        return next((f.entry for f in self.findings if f.entry is not None), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.spec.number,
+            "name": self.spec.name,
+            "title_zh": self.spec.zh,
+            "title_en": self.spec.en,
+            "status": self.status,
+            "summary": self.summary,
+            "entry": self.entry,
+            "findings": [{"entry": f.entry, "message": f.message} for f in self.findings[:100]],
+            "findings_total": len(self.findings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    meeting: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def first_failure(self) -> CheckResult | None:
+        return next((c for c in self.checks if c.status == "fail"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.first_failure
+        return {
+            "ok": self.ok,
+            "meeting": self.meeting,
+            "first_failure": None
+            if first is None
+            else {"number": first.spec.number, "name": first.spec.name, "entry": first.entry},
+            "checks": [check.to_dict() for check in self.checks],
+        }
+
+
+class _SkipError(Exception):
+    """A check cannot run because something it needs failed earlier."""
+
+
+_BALLOT_KINDS = (BallotEntry, PaperBallotEntry, ProxyBallotEntry)
+_VOTING = (
+    BallotEntry,
+    PaperBallotEntry,
+    ProxyBallotEntry,
+    CredentialRevokedEntry,
+    CredentialReplacedEntry,
+    ObjectionEntry,
+    ObjectionAnswerEntry,
+)
+_BEFORE_OPEN = (
+    CredentialRevokedEntry,
+    CredentialReplacedEntry,
+    ObjectionEntry,
+    ObjectionAnswerEntry,
+)
+_AFTER_TALLY = (ObjectionEntry, ObjectionAnswerEntry)
+
+
+@dataclass(slots=True)
+class _Fixed:
+    """A KeyLookup frozen at one point of the log (the key state when a ballot was logged)."""
+
+    key: str
+    member: str | None
+    revoked: bool
+
+    def member_for_key(self, key: str) -> str | None:
+        return self.member if key == self.key else None
+
+    def is_revoked(self, key: str) -> bool:
+        return self.revoked if key == self.key else False
+
+
+@dataclass(slots=True)
+class _Cosigned:
+    size: int
+    root: bytes
+    officers: set[str]
+
+
+@dataclass(slots=True)
+class _State:
+    bundle: Bundle | None = None
+    service: NoteVerifier | None = None
+    officers: dict[str, CosignatureVerifier] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    nodes: dict[NodeId, bytes] = field(default_factory=dict)
+    notice: NoticeEntry | None = None
+    roster: Roster | None = None
+    motions: dict[str, Motion] = field(default_factory=dict)
+    verified: list[_Cosigned] = field(default_factory=list)
+    key_state: dict[int, tuple[str | None, bool]] = field(default_factory=dict)
+    bad_signatures: set[int] = field(default_factory=set)
+    valid: dict[int, str] = field(default_factory=dict)  # ballot entry index -> member id
+    rows: list[BallotRow] = field(default_factory=list)
+    ballot_bytes: dict[int, bytes] = field(default_factory=dict)  # entry index -> ballot bytes
+
+
+def verify_bundle(
+    source: Bundle | bytes | Path | str,
+    *,
+    service_key: str | None = None,
+    officer_keys: Sequence[str] = (),
+    receipts: Sequence[Receipt] = (),
+    workers: int = 1,
+) -> Report:
+    """Run the checklist on a bundle (object, bytes, or path).
+
+    ``service_key`` / ``officer_keys`` pin the C2SP key strings the verifier
+    trusts (obtained out of band, e.g. from the subdistrict's notice board);
+    without them the bundle's own keys are used.  ``receipts`` are voters'
+    receipts to look up in the log.  ``workers`` > 1 checks Ed25519 signatures
+    in that many processes.
+    """
+    state = _State()
+    runner = _Checks(
+        state,
+        service_key=service_key,
+        officer_keys=tuple(officer_keys),
+        receipts=tuple(receipts),
+        workers=workers,
+    )
+    results: list[CheckResult] = []
+    try:
+        state.bundle = source if isinstance(source, Bundle) else _load(source)
+    except BundleError as exc:
+        results.append(CheckResult(CHECKS[0], "fail", "", (Finding(None, str(exc)),)))
+        results.extend(CheckResult(spec, "skip", "bundle unreadable") for spec in CHECKS[1:])
+        return Report(meeting=None, checks=tuple(results))
+    steps: dict[str, Callable[[list[Finding]], str]] = {
+        "bundle": runner.bundle_check,
+        "entries": runner.entries,
+        "sequence": runner.sequence,
+        "checkpoint": runner.checkpoint,
+        "history": runner.history,
+        "receipts": runner.receipts_check,
+        "roster": runner.roster,
+        "approval": runner.approval,
+        "credentials": runner.credentials,
+        "signatures": runner.signatures,
+        "ballots": runner.ballots,
+        "voting-period": runner.voting_period,
+        "effective": runner.effective,
+        "tally": runner.tally,
+        "certification": runner.certification,
+    }
+    fatal = False
+    # Member signatures are checked in worker processes started by check 2 while
+    # the other checks run; check 10 is therefore evaluated last (nothing else
+    # depends on it) and the results are reported in number order.
+    order = [spec for spec in CHECKS if spec.name != "signatures"] + [
+        spec for spec in CHECKS if spec.name == "signatures"
+    ]
+    for spec in order:
+        if fatal:
+            results.append(
+                CheckResult(spec, "skip", "skipped: the bundle or its entries are unreadable")
+            )
+            continue
+        findings: list[Finding] = []
+        try:
+            summary = steps[spec.name](findings)
+        except _SkipError as exc:
+            results.append(CheckResult(spec, "skip", str(exc)))
+            continue
+        except Exception as exc:
+            findings.append(Finding(None, f"cannot check: {type(exc).__name__}: {exc}"))
+            summary = ""
+        status: Status = "fail" if findings else "pass"
+        results.append(CheckResult(spec, status, summary, tuple(findings)))
+        if findings and spec.name in ("bundle", "entries"):
+            fatal = True
+    results.sort(key=lambda result: result.spec.number)
+    return Report(meeting=state.bundle.meeting, checks=tuple(results))
+
+
+def _load(source: bytes | Path | str) -> Bundle:
+    if isinstance(source, bytes):
+        return decode_bundle(source)
+    try:
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {source}: {exc}") from None
+    return decode_bundle(data)
+
+
+def _hex(data: str) -> bytes:
+    return bytes.fromhex(data)
+
+
+class _Checks:
+    def __init__(
+        self,
+        state: _State,
+        *,
+        service_key: str | None,
+        officer_keys: tuple[str, ...],
+        receipts: tuple[Receipt, ...],
+        workers: int,
+    ) -> None:
+        self.s = state
+        self.service_pin = service_key
+        self.officer_pins = officer_keys
+        self.receipt_list = receipts
+        self.workers = workers
+        self.signature_job: SignatureJob | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _root(self, size: int) -> bytes:
+        """Merkle root (RFC 9162) of the first ``size`` entries."""
+        return root_plan(size).assemble(self.s.nodes)
+
+    def _of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.s.entries if isinstance(e, kind)]
+
+    def _need_notice(self) -> NoticeEntry:
+        if self.s.notice is None:
+            raise _SkipError("skipped: the log has no notice entry at index 0")
+        return self.s.notice
+
+    # ------------------------------------------------------------------ 1
+
+    def bundle_check(self, findings: list[Finding]) -> str:
+        b = self.s.bundle
+        assert b is not None
+        if not b.meeting:
+            findings.append(Finding(None, "bundle names no meeting"))
+        if not b.origin or "\n" in b.origin:
+            findings.append(Finding(None, f"bad log origin {b.origin!r}"))
+        try:
+            self.s.service = NoteVerifier.from_key_string(b.service_key)
+        except NoteError as exc:
+            findings.append(Finding(None, f"service key: {exc}"))
+        if self.service_pin is not None and b.service_key != self.service_pin:
+            findings.append(
+                Finding(
+                    None, f"service key {b.service_key!r} is not the trusted {self.service_pin!r}"
+                )
+            )
+        for officer in b.officers:
+            try:
+                verifier = CosignatureVerifier.from_key_string(officer.key)
+            except NoteError as exc:
+                findings.append(Finding(None, f"officer {officer.name!r}: {exc}"))
+                continue
+            if verifier.name != officer.name:
+                findings.append(
+                    Finding(None, f"officer {officer.name!r} has a key named {verifier.name!r}")
+                )
+            if officer.name in self.s.officers:
+                findings.append(Finding(None, f"officer {officer.name!r} is listed twice"))
+            if self.officer_pins and officer.key not in self.officer_pins:
+                findings.append(
+                    Finding(None, f"officer key {officer.key!r} is not among the trusted keys")
+                )
+            self.s.officers[officer.name] = verifier
+        pinned = "pinned" if self.service_pin else "from the bundle (not pinned)"
+        return (
+            f"meeting {b.meeting}, {len(b.entries)} entries, service key {pinned}, "
+            f"{len(b.officers)} officer key(s)"
+        )
+
+    # ------------------------------------------------------------------ 2
+
+    def entries(self, findings: list[Finding]) -> str:
+        b = self.s.bundle
+        assert b is not None
+        entries: list[Entry] = []
+        leaves: list[bytes] = []
+        times: list[str] = []
+        for position, raw in enumerate(b.entries):
+            try:
+                entry = decode_entry(bytes(raw))
+                data = entry_bytes(entry)
+            except (EntryError, ValueError) as exc:
+                findings.append(Finding(position, f"entry {position}: {exc}"))
+                continue
+            if entry.meeting != b.meeting:
+                findings.append(
+                    Finding(position, f"entry {position} is for meeting {entry.meeting!r}")
+                )
+            times.extend(getattr(entry, name) for name in _time_fields(entry))
+            entries.append(entry)
+            leaves.append(leaf_hash(data))
+        if not b.entries:
+            findings.append(Finding(None, "the bundle has no entries"))
+        if not all_times(times):  # one regex pass; find the culprit only when needed
+            for entry in entries:
+                for name in _time_fields(entry):
+                    value = getattr(entry, name)
+                    if not is_time(value):
+                        findings.append(
+                            Finding(
+                                entry.index,
+                                f"entry {entry.index}: {name} {value!r} is not "
+                                "YYYY-MM-DDTHH:MM:SSZ",
+                            )
+                        )
+        self.s.entries = entries
+        self.s.leaves = leaves
+        self.s.nodes = _perfect_nodes(leaves)
+        self.start_signatures()
+        if entries and isinstance(entries[0], NoticeEntry):
+            self.s.notice = entries[0]
+            self.s.motions = {m.id: motion_from_wire(m) for m in entries[0].agenda}
+        counts = Counter(type(e).__name__ for e in entries)
+        ballots = counts["BallotEntry"] + counts["PaperBallotEntry"] + counts["ProxyBallotEntry"]
+        return f"{len(entries)} entries parsed, {ballots} ballots"
+
+    # ------------------------------------------------------------------ 3
+
+    def sequence(self, findings: list[Finding]) -> str:
+        entries = self.s.entries
+        previous = ""
+        for position, entry in enumerate(entries):
+            if entry.index != position:
+                findings.append(
+                    Finding(position, f"entry at position {position} says index {entry.index}")
+                )
+            if entry.time < previous:
+                findings.append(
+                    Finding(position, f"entry {position} time {entry.time} is before {previous}")
+                )
+            previous = max(previous, entry.time)
+        phase = "start"
+        objections: dict[int, bool] = {}
+        counts: Counter[str] = Counter()
+        for position, entry in enumerate(entries):
+            kind = entry.__struct_config__.tag
+            assert isinstance(kind, str)
+            counts[kind] += 1
+            allowed, phase_after = _transition(phase, entry)
+            if not allowed:
+                findings.append(
+                    Finding(position, f"entry {position} ({kind}) is not allowed after {phase}")
+                )
+            else:
+                phase = phase_after
+            if isinstance(entry, ObjectionEntry):
+                objections[position] = False
+            if isinstance(entry, ObjectionAnswerEntry):
+                if objections.get(entry.objection) is not False:
+                    findings.append(
+                        Finding(
+                            position,
+                            f"answer {position} refers to {entry.objection}, "
+                            "which is not an earlier unanswered objection",
+                        )
+                    )
+                else:
+                    objections[entry.objection] = True
+        return f"lifecycle reached '{phase}'; " + ", ".join(
+            f"{k} {v}" for k, v in sorted(counts.items())
+        )
+
+    # ------------------------------------------------------------------ 4
+
+    def _open(self, note: str) -> tuple[Checkpoint, set[str]]:
+        """Verify a checkpoint note: service signature required, officer cosignatures checked."""
+        assert self.s.service is not None
+        verifiers: list[NoteVerifier] = [self.s.service, *self.s.officers.values()]
+        opened = open_note(note, verifiers)
+        names = {sig.name for sig in opened.signatures}
+        if self.s.service.name not in names:
+            raise NoteError("the checkpoint lacks the service's signature")
+        checkpoint = Checkpoint.parse(opened.text)
+        bundle = self.s.bundle
+        assert bundle is not None
+        if checkpoint.origin != bundle.origin:
+            raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {bundle.origin!r}")
+        return checkpoint, names - {self.s.service.name}
+
+    def checkpoint(self, findings: list[Finding]) -> str:
+        if self.s.service is None:
+            raise _SkipError("skipped: no usable service key")
+        b = self.s.bundle
+        assert b is not None
+        try:
+            checkpoint, officers = self._open(b.checkpoint)
+        except NoteError as exc:
+            findings.append(Finding(None, f"latest checkpoint: {exc}"))
+            return ""
+        size = len(self.s.entries)
+        if checkpoint.size != size:
+            findings.append(
+                Finding(None, f"latest checkpoint has size {checkpoint.size}, the log {size}")
+            )
+        elif checkpoint.root_hash != self._root(size):
+            findings.append(
+                Finding(
+                    None,
+                    f"latest checkpoint root {checkpoint.root_hash.hex()} differs from the "
+                    f"log's Merkle root {self._root(size).hex()}",
+                )
+            )
+        else:
+            self.s.verified.append(_Cosigned(size, checkpoint.root_hash, officers))
+        return f"size {checkpoint.size}, root {checkpoint.root_hash.hex()[:16]}…"
+
+    # ------------------------------------------------------------------ 5
+
+    def history(self, findings: list[Finding]) -> str:
+        if self.s.service is None:
+            raise _SkipError("skipped: no usable service key")
+        b = self.s.bundle
+        assert b is not None
+        size2 = len(self.s.entries)
+        root2 = self._root(size2) if size2 else b""
+        try:
+            latest_root = Checkpoint.parse(b.checkpoint.split("\n\n", 1)[0] + "\n").root_hash
+        except (NoteError, ValueError):
+            latest_root = root2
+        for number, earlier in enumerate(b.checkpoints):
+            try:
+                checkpoint, officers = self._open(earlier.note)
+            except NoteError as exc:
+                findings.append(Finding(None, f"checkpoint #{number}: {exc}"))
+                continue
+            size1 = checkpoint.size
+            if not 0 < size1 <= size2:
+                findings.append(
+                    Finding(None, f"checkpoint #{number} has size {size1}; the log has {size2}")
+                )
+                continue
+            if checkpoint.root_hash != self._root(size1):
+                findings.append(
+                    Finding(
+                        size1 - 1,
+                        f"checkpoint #{number} (size {size1}) root "
+                        f"{checkpoint.root_hash.hex()} is not the root of the log's first "
+                        f"{size1} entries: the log is not an extension of it",
+                    )
+                )
+                continue
+            try:
+                verify_consistency(
+                    size1=size1,
+                    size2=size2,
+                    proof=[_hex(h) for h in earlier.consistency],
+                    root1=checkpoint.root_hash,
+                    root2=latest_root,
+                )
+            except (ProofError, ValueError) as exc:
+                findings.append(
+                    Finding(None, f"checkpoint #{number} (size {size1}) consistency proof: {exc}")
+                )
+                continue
+            self.s.verified.append(_Cosigned(size1, checkpoint.root_hash, officers))
+        return f"{len(b.checkpoints)} earlier checkpoint(s) consistent with the log"
+
+    # ------------------------------------------------------------------ 6
+
+    def receipts_check(self, findings: list[Finding]) -> str:
+        if not self.receipt_list:
+            return "no receipts given (use --receipt to check yours)"
+        if self.s.service is None:
+            raise _SkipError("skipped: no usable service key")
+        b = self.s.bundle
+        assert b is not None
+        size = len(self.s.entries)
+        for number, receipt in enumerate(self.receipt_list):
+            body = receipt.body
+            try:
+                checkpoint = verify_receipt(receipt, service=self.s.service, origin=b.origin)
+            except ReceiptError as exc:
+                findings.append(Finding(body.index, f"receipt #{number}: {exc}"))
+                continue
+            if body.meeting != b.meeting:
+                findings.append(Finding(None, f"receipt #{number} is for meeting {body.meeting}"))
+                continue
+            if body.index >= size or self.s.leaves[body.index].hex() != body.entry:
+                findings.append(
+                    Finding(
+                        body.index,
+                        f"receipt #{number} ({receipt.tracking_code}): the log has no such "
+                        f"entry at index {body.index} — the ballot is missing or moved",
+                    )
+                )
+                continue
+            if checkpoint is not None and (
+                checkpoint.size > size or self._root(checkpoint.size) != checkpoint.root_hash
+            ):
+                findings.append(
+                    Finding(
+                        None,
+                        f"receipt #{number}: the log does not extend the receipt's checkpoint "
+                        f"of size {checkpoint.size}",
+                    )
+                )
+        return f"{len(self.receipt_list)} receipt(s) found in the log"
+
+    # ------------------------------------------------------------------ 7
+
+    def roster(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        wire = notice.roster
+        computed = roster_root(wire)
+        if computed != notice.roster_root:
+            findings.append(
+                Finding(0, f"roster hashes to {computed}, but the notice says {notice.roster_root}")
+            )
+        seen_ids: set[str] = set()
+        seen_keys: set[str] = set()
+        for member in wire.members:
+            if member.id in seen_ids:
+                findings.append(Finding(0, f"member id {member.id!r} repeats"))
+            if member.key in seen_keys:
+                findings.append(Finding(0, f"credential key {member.key} is listed twice"))
+            seen_ids.add(member.id)
+            seen_keys.add(member.key)
+        roster = roster_from_wire(wire)
+        self.s.roster = roster
+        try:
+            regrouped = group_members([u for m in roster.members for u in m.units])
+        except ValueError as exc:
+            findings.append(Finding(0, f"roster units: {exc}"))
+            return ""
+        # Units are listed sorted by number, as group_members sorts them.
+        listed = {m.id: (m.is_developer, [u.number for u in m.units]) for m in roster.members}
+        expected = {m.id: (m.is_developer, [u.number for u in m.units]) for m in regrouped.members}
+        for member_id in sorted(set(listed) | set(expected)):
+            if listed.get(member_id) != expected.get(member_id):
+                want = expected.get(member_id)
+                got = listed.get(member_id)
+                findings.append(
+                    Finding(
+                        0,
+                        f"member {member_id!r}: roster lists {_describe(got)}, but grouping "
+                        f"the units by owner tags gives {_describe(want)}",
+                    )
+                )
+                break
+        area = sum(u.area for m in roster.members for u in m.units)
+        return (
+            f"{len(roster.members)} members (heads), "
+            f"{sum(len(m.units) for m in roster.members)} units, {format_area(area)} m²"
+        )
+
+    # ------------------------------------------------------------------ 8
+
+    def approval(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        approvals = self._of(ApprovalEntry)
+        if not approvals:
+            findings.append(Finding(None, "the log has no approval entry"))
+            return ""
+        entry: ApprovalEntry = approvals[0]
+        if not self._officer_signed(
+            findings,
+            entry,
+            Domain.APPROVAL,
+            approval_body(
+                meeting=entry.meeting, notice=entry.notice, roster_root=entry.roster_root
+            ),
+        ):
+            return ""
+        if entry.notice != self.s.leaves[0].hex():
+            findings.append(Finding(entry.index, "approval names a different notice entry hash"))
+        if entry.roster_root != notice.roster_root:
+            findings.append(Finding(entry.index, "approval names a different roster root"))
+        if not any(c.size > entry.index and entry.officer in c.officers for c in self.s.verified):
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"no checkpoint covering the approval is cosigned by {entry.officer!r}",
+                )
+            )
+        return f"approved by {entry.officer} at {entry.time}"
+
+    def _officer_signed(
+        self,
+        findings: list[Finding],
+        entry: ApprovalEntry | CertificationEntry | ReturnEntry,
+        domain: Domain,
+        body: bytes,
+    ) -> bool:
+        verifier = self.s.officers.get(entry.officer)
+        if verifier is None:
+            findings.append(Finding(entry.index, f"officer {entry.officer!r} is not in the bundle"))
+            return False
+        if verifier.key_id.hex() != entry.key_id:
+            findings.append(Finding(entry.index, f"officer key id {entry.key_id} does not match"))
+            return False
+        if not verifier.public_key.verify(domain, body, _hex(entry.signature)):
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"the {entry.officer!r} signature on entry {entry.index} is invalid",
+                )
+            )
+            return False
+        return True
+
+    # ------------------------------------------------------------------ 9
+
+    def credentials(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        try:
+            book = KeyBook.from_roster(notice.roster)
+        except KeyBookError as exc:
+            findings.append(Finding(0, str(exc)))
+            return ""
+        changes = 0
+        state = self.s.key_state
+        for entry in self.s.entries:
+            if isinstance(entry, CredentialRevokedEntry | CredentialReplacedEntry):
+                changes += 1
+                try:
+                    book.apply(entry)
+                except KeyBookError as exc:
+                    findings.append(Finding(entry.index, str(exc)))
+            elif isinstance(entry, BallotEntry | ProxyBallotEntry):
+                key = entry.ballot.member
+                state[entry.index] = (book.active.get(key), key in book.owner)
+        return f"{changes} revocation/replacement entries consistent"
+
+    # ------------------------------------------------------------------ 10
+
+    def start_signatures(self) -> None:
+        """Start checking member signatures (in worker processes when ``workers`` > 1)."""
+        prefix = Domain.BALLOT.value.encode() + b"\x00"
+        items: list[tuple[int, bytes, bytes, bytes]] = []
+        malformed: list[int] = []
+        for entry in self.s.entries:
+            if isinstance(entry, BallotEntry | ProxyBallotEntry):
+                try:
+                    key, signature = _hex(entry.ballot.member), _hex(entry.signature)
+                except ValueError:
+                    malformed.append(entry.index)
+                    continue
+                data = canonical(entry.ballot)
+                self.s.ballot_bytes[entry.index] = data
+                items.append((entry.index, key, prefix + data, signature))
+        self.signature_job = SignatureJob(items, workers=self.workers, extra_bad=malformed)
+
+    def signatures(self, findings: list[Finding]) -> str:
+        job = self.signature_job
+        if job is None:
+            raise _SkipError("skipped: entries unreadable")
+        bad = set(job.result())
+        items = job.items_count
+        paper = 0
+        service = self.s.service
+        for entry in self._of(PaperBallotEntry):
+            paper += 1
+            if service is None or not service.public_key.verify(
+                Domain.PAPER_BALLOT, signed_entry_body(entry), _hex(entry.signature)
+            ):
+                bad.add(entry.index)
+        for index in sorted(bad):
+            findings.append(
+                Finding(index, f"the signature on ballot entry {index} does not verify")
+            )
+        self.s.bad_signatures = bad
+        return f"{items} member signatures and {paper} paper-ballot service signatures valid"
+
+    # ------------------------------------------------------------------ 11
+
+    def ballots(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        motions = self.s.motions
+        members = {m.id for m in notice.roster.members}
+        cap = notice.settings.proxy_cap
+        holders: dict[str, set[str]] = {}
+        for entry in self.s.entries:
+            if not isinstance(entry, _BALLOT_KINDS):
+                continue
+            try:
+                if isinstance(entry, PaperBallotEntry):
+                    if entry.member not in members:
+                        raise BallotError(
+                            BallotErrorCode.UNKNOWN_MEMBER,
+                            "",
+                            f"paper ballot for unknown member {entry.member!r}",
+                        )
+                    check_choices(entry.choices, motions, paper=True)
+                    member = entry.member
+                else:
+                    holder, revoked = self.s.key_state.get(entry.index, (None, False))
+                    context = BallotContext(
+                        meeting=notice.meeting,
+                        roster_root=notice.roster_root,
+                        motions=motions,
+                        keys=_Fixed(entry.ballot.member, holder, revoked),
+                    )
+                    if entry.ballot.v != 1 or not hex_fields_ok(entry.ballot):
+                        raise BallotError(
+                            BallotErrorCode.MALFORMED, "", "ballot version or hex fields malformed"
+                        )
+                    member = check_ballot(entry.ballot, context=context)
+            except BallotError as exc:
+                findings.append(
+                    Finding(entry.index, f"entry {entry.index}: {exc.code}: {exc.message_en}")
+                )
+                continue
+            if isinstance(entry, ProxyBallotEntry):
+                holders.setdefault(entry.holder, set()).add(member)
+            self.s.valid[entry.index] = member
+        if cap is not None:
+            for holder, voted_for in sorted(holders.items()):
+                if len(voted_for) > cap:
+                    findings.append(
+                        Finding(
+                            None,
+                            f"proxy holder {holder} voted for {len(voted_for)} members; "
+                            f"the cap is {cap}",
+                        )
+                    )
+        return f"{len(self.s.valid)} ballots valid against the roster and agenda"
+
+    # ------------------------------------------------------------------ 12
+
+    def voting_period(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        opens = self._of(OpenEntry)
+        closings = self._of(ClosingEntry)
+        if not opens or not closings:
+            findings.append(Finding(None, "the log lacks an open or a closing entry"))
+            return ""
+        opened: OpenEntry = opens[0]
+        closing: ClosingEntry = closings[0]
+        if opened.time < notice.open_at:
+            findings.append(
+                Finding(opened.index, f"voting opened at {opened.time}, before {notice.open_at}")
+            )
+        if closing.closed_at != notice.close_at:
+            findings.append(
+                Finding(
+                    closing.index,
+                    f"closing names deadline {closing.closed_at}, the notice {notice.close_at}",
+                )
+            )
+        if closing.time < notice.close_at:
+            findings.append(
+                Finding(
+                    closing.index,
+                    f"voting closed at {closing.time}, before the deadline {notice.close_at}",
+                )
+            )
+        if closing.log_size != closing.index + 1:
+            findings.append(
+                Finding(
+                    closing.index,
+                    f"closing says log size {closing.log_size}, but it is entry {closing.index}",
+                )
+            )
+        for entry in self.s.entries:
+            if not isinstance(entry, _BALLOT_KINDS):
+                continue
+            if not opened.index < entry.index < closing.index:
+                findings.append(
+                    Finding(
+                        entry.index,
+                        f"ballot entry {entry.index} is outside the voting period "
+                        f"(entries {opened.index}..{closing.index})",
+                    )
+                )
+            elif not notice.open_at <= entry.time < notice.close_at:
+                findings.append(
+                    Finding(
+                        entry.index,
+                        f"ballot entry {entry.index} time {entry.time} is outside "
+                        f"{notice.open_at}..{notice.close_at}",
+                    )
+                )
+        return (
+            f"open {opened.time} (entry {opened.index}) "
+            f"to close {closing.time} (entry {closing.index})"
+        )
+
+    # ------------------------------------------------------------------ 13
+
+    def effective(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        settings = notice.settings
+        seen: dict[str, int] = {}
+        per_member: Counter[str] = Counter()
+        rows: list[BallotRow] = []
+        for entry in self.s.entries:
+            if not isinstance(entry, _BALLOT_KINDS):
+                continue
+            if isinstance(entry, PaperBallotEntry):
+                fingerprint = "sheet:" + entry.sheet
+            else:
+                data = self.s.ballot_bytes.get(entry.index) or canonical(entry.ballot)
+                fingerprint = "ballot:" + hashlib.sha256(data).hexdigest()
+            first = seen.get(fingerprint)
+            if first is not None:
+                findings.append(
+                    Finding(
+                        entry.index,
+                        f"entry {entry.index} repeats the ballot of entry {first} (replay)",
+                    )
+                )
+                continue
+            seen[fingerprint] = entry.index
+            member = self.s.valid.get(entry.index)
+            if member is None:
+                continue
+            per_member[member] += 1
+            rows.extend(entry_rows(entry, member))
+        limit = settings.max_changes
+        if settings.duplicate_policy == DuplicatePolicy.LATEST_WINS and limit is not None:
+            for member, count in sorted(per_member.items()):
+                if count > limit + 1:
+                    findings.append(
+                        Finding(
+                            None,
+                            f"member {member!r} has {count} ballots; "
+                            f"at most {limit} change(s) are allowed",
+                        )
+                    )
+        self.s.rows = rows
+        changed = sum(1 for c in per_member.values() if c > 1)
+        return (
+            f"{len(per_member)} members voted, {changed} with more than one ballot; "
+            f"policy {settings.duplicate_policy.value}"
+        )
+
+    # ------------------------------------------------------------------ 14
+
+    def tally(self, findings: list[Finding]) -> str:
+        notice = self._need_notice()
+        tallies = self._of(TallyEntry)
+        closings = self._of(ClosingEntry)
+        if not tallies or not closings:
+            findings.append(Finding(None, "the log has no tally (or no closing) entry"))
+            return ""
+        entry: TallyEntry = tallies[0]
+        service = self.s.service
+        if service is None or not service.public_key.verify(
+            Domain.TALLY, signed_entry_body(entry), _hex(entry.signature)
+        ):
+            findings.append(Finding(entry.index, "the service signature on the tally is invalid"))
+        size = closings[0].index + 1
+        if entry.inputs.size != size or entry.inputs.root != self._root(size).hex():
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"tally inputs {entry.inputs.size}/{entry.inputs.root[:16]}… are not "
+                    f"the log up to the closing (size {size})",
+                )
+            )
+        if self.s.roster is None:
+            raise _SkipError("skipped: no roster")
+        motions = [motion_from_wire(m) for m in notice.agenda]
+        rows = [r for r in self.s.rows if r.seq < size]
+        result = result_to_dict(
+            tally(
+                roster=self.s.roster,
+                motions=motions,
+                ballots=rows,
+                settings=notice.settings.tally_settings(),
+            )
+        )
+        if result != entry.result:
+            findings.append(
+                Finding(
+                    entry.index,
+                    "recomputed tally differs: " + _first_difference(entry.result, result),
+                )
+            )
+        passed = [m["id"] for m in result.get("motions", []) if m.get("passed")]
+        return f"recomputed from {len(rows)} ballot rows; passed: {', '.join(passed) or 'none'}"
+
+    # ------------------------------------------------------------------ 15
+
+    def certification(self, findings: list[Finding]) -> str:
+        certs = self._of(CertificationEntry)
+        returns = self._of(ReturnEntry)
+        tallies = self._of(TallyEntry)
+        if not certs:
+            if returns:
+                findings.append(
+                    Finding(
+                        returns[0].index, "the officer returned (refused to certify) the result"
+                    )
+                )
+            else:
+                findings.append(Finding(None, "the log has no certification entry"))
+            return ""
+        entry: CertificationEntry = certs[0]
+        if not tallies:
+            findings.append(Finding(entry.index, "certification without a tally"))
+            return ""
+        body = certification_body(
+            meeting=entry.meeting,
+            tally=entry.tally,
+            size=entry.checkpoint.size,
+            root=entry.checkpoint.root,
+        )
+        if not self._officer_signed(findings, entry, Domain.CERTIFICATION, body):
+            return ""
+        tally_entry: TallyEntry = tallies[0]
+        if entry.tally != self.s.leaves[tally_entry.index].hex():
+            findings.append(
+                Finding(entry.index, "certification names a different tally entry hash")
+            )
+        size = entry.checkpoint.size
+        if not tally_entry.index < size <= entry.index:
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"certified checkpoint size {size} does not cover the tally "
+                    "and precede the certification",
+                )
+            )
+        elif entry.checkpoint.root != self._root(size).hex():
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"certified root for size {size} is not the log's root: "
+                    "the log was changed after certification",
+                )
+            )
+        elif not any(c.size == size and entry.officer in c.officers for c in self.s.verified):
+            findings.append(
+                Finding(
+                    entry.index,
+                    f"no checkpoint of size {size} cosigned by {entry.officer!r} in the bundle",
+                )
+            )
+        for objection in self._of(ObjectionEntry):
+            if objection.index < entry.index and not any(
+                isinstance(a, ObjectionAnswerEntry)
+                and a.objection == objection.index
+                and a.index < entry.index
+                for a in self.s.entries
+            ):
+                findings.append(
+                    Finding(
+                        objection.index,
+                        f"objection {objection.index} was not answered before certification",
+                    )
+                )
+        for publication in self._of(PublicationEntry):
+            if publication.certification != self.s.leaves[entry.index].hex():
+                findings.append(
+                    Finding(publication.index, "publication names a different certification")
+                )
+        return f"certified by {entry.officer} at {entry.time} (checkpoint size {size})"
+
+
+def _perfect_nodes(leaves: Sequence[bytes]) -> dict[NodeId, bytes]:
+    """Every perfect-subtree hash of the log, by (level, index), for :func:`root_plan`."""
+    nodes: dict[NodeId, bytes] = {}
+    level, row = 0, list(leaves)
+    while row:
+        nodes.update(((level, i), h) for i, h in enumerate(row))
+        row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+        level += 1
+    return nodes
+
+
+def _time_fields(entry: Entry) -> tuple[str, ...]:
+    if isinstance(entry, NoticeEntry):
+        return ("time", "notice_at", "open_at", "close_at")
+    if isinstance(entry, ClosingEntry):
+        return ("time", "closed_at")
+    if isinstance(entry, PaperBallotEntry):
+        return ("time", "entered_at")
+    return ("time",)
+
+
+def _describe(value: tuple[bool, list[str]] | None) -> str:
+    if value is None:
+        return "no such member"
+    developer, units = value
+    shown = ", ".join(units[:5]) + (" …" if len(units) > 5 else "")
+    return f"{'developer ' if developer else ''}units [{shown}]"
+
+
+def _first_difference(recorded: Any, computed: Any, path: str = "$") -> str:
+    if isinstance(recorded, dict) and isinstance(computed, dict):
+        for key in sorted(set(recorded) | set(computed)):
+            if recorded.get(key) != computed.get(key):
+                return _first_difference(recorded.get(key), computed.get(key), f"{path}.{key}")
+    if isinstance(recorded, list) and isinstance(computed, list) and len(recorded) == len(computed):
+        for i, (a, b) in enumerate(zip(recorded, computed, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return f"at {path} the signed tally has {_short(recorded)}, the recount {_short(computed)}"
+
+
+def _short(value: Any) -> str:
+    text = msgspec.json.encode(value).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ---------------------------------------------------------------------- lifecycle
+
+
+def _transition(phase: str, entry: Entry) -> tuple[bool, str]:
+    """Whether ``entry`` may follow ``phase``, and the phase after it."""
+    if phase == "start":
+        return isinstance(entry, NoticeEntry), "notice"
+    if phase == "notice":
+        return isinstance(entry, ApprovalEntry), "approved"
+    if phase == "approved":
+        if isinstance(entry, OpenEntry):
+            return True, "open"
+        return isinstance(entry, _BEFORE_OPEN), phase
+    if phase == "open":
+        if isinstance(entry, ClosingEntry):
+            return True, "closed"
+        return isinstance(entry, _VOTING), phase
+    if phase == "closed":
+        return isinstance(entry, TallyEntry), "tallied"
+    if phase == "tallied":
+        if isinstance(entry, CertificationEntry):
+            return True, "certified"
+        if isinstance(entry, ReturnEntry):
+            return True, "returned"
+        return isinstance(entry, _AFTER_TALLY), phase
+    if phase == "certified":
+        return isinstance(entry, PublicationEntry), "published"
+    return False, phase
+
+
+# ---------------------------------------------------------------------- signatures
+
+_JOB: list[tuple[int, bytes, bytes, bytes]] = []
+
+
+def _check_range(bounds: tuple[int, int]) -> list[int]:
+    bad: list[int] = []
+    for index, key, message, signature in _JOB[bounds[0] : bounds[1]]:
+        if not PublicKey(key).verify_raw(message, signature):
+            bad.append(index)
+    return bad
+
+
+class SignatureJob:
+    """Ed25519 checks of ``(index, public key, signed message, signature)`` items.
+
+    With ``workers`` > 1 (and the fork start method available) the items are
+    split among that many forked processes, which inherit them without
+    copying; :meth:`result` waits for them.  Otherwise the work is done in
+    :meth:`result`.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[tuple[int, bytes, bytes, bytes]],
+        *,
+        workers: int = 1,
+        extra_bad: Sequence[int] = (),
+    ) -> None:
+        global _JOB  # noqa: PLW0603 - inherited by the forked workers
+        self.items_count = len(items)
+        self._extra = list(extra_bad)
+        self._items = list(items)
+        self._pool: Any = None
+        self._async: Any = None
+        workers = max(1, min(workers, os.cpu_count() or 1))
+        if workers > 1 and len(items) >= 2000 and "fork" in multiprocessing.get_all_start_methods():
+            _JOB = self._items
+            step = -(-len(items) // workers)
+            ranges = [
+                (start, min(start + step, len(items))) for start in range(0, len(items), step)
+            ]
+            gc.freeze()  # keep the children from copying the whole heap on their first gc
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(len(ranges))
+                self._async = self._pool.map_async(_check_range, ranges)
+            finally:
+                gc.unfreeze()
+                _JOB = []
+
+    def result(self) -> list[int]:
+        """Sorted indices of the items whose signature does not verify."""
+        global _JOB  # noqa: PLW0603
+        if self._async is None:
+            _JOB = self._items
+            try:
+                bad = _check_range((0, len(self._items)))
+            finally:
+                _JOB = []
+        else:
+            try:
+                bad = [index for part in self._async.get() for index in part]
+            finally:
+                self._pool.close()
+                self._pool.join()
+        return sorted([*bad, *self._extra])
+
+
+def verify_signatures(
+    items: Sequence[tuple[int, bytes, bytes, bytes]], *, workers: int = 1
+) -> list[int]:
+    """Indices of the items whose Ed25519 signature (over the message as given) fails."""
+    return SignatureJob(items, workers=workers).result()

@@ -1,0 +1,149 @@
+"""Shared wire-level pieces of the meeting record: canonical bytes, times, field types.
+
+Everything signed or hashed in the record is RFC 8785 canonical JSON
+(:func:`crypto.canonical.canonical_json`).  For values that have already been
+decoded into one of the record's msgspec Structs, the canonical bytes are
+produced by msgspec's sorted-key encoder instead, which is some 40 times faster
+(that matters: a bundle holds one entry per ballot).  The two agree exactly on
+the values those Structs admit — ASCII object keys (field names and motion ids,
+the latter constrained by :data:`MotionId`), strings of Unicode scalar values
+(msgspec refuses lone surrogates when decoding), integers bounded by
+:data:`SafeInt`, no floats — and ``tests/votes/record/test_entries.py`` checks
+that equivalence against ``canonical_json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from crypto.canonical import MAX_SAFE_INTEGER, CanonicalError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TIME_PATTERN",
+    "ChoiceKey",
+    "Hash32",
+    "MotionId",
+    "PublicKeyHex",
+    "SafeInt",
+    "SignatureHex",
+    "Time",
+    "all_times",
+    "canonical",
+    "format_time",
+    "is_hex",
+    "is_time",
+    "parse_time",
+    "sha256_hex",
+    "strict_canonical",
+]
+
+#: The ``v`` of every record object defined here (entries, ballots, receipts, bodies).
+FORMAT_VERSION = 1
+
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_TIME_RE = re.compile(TIME_PATTERN)
+
+#: A non-negative integer that canonical JSON can carry exactly.
+SafeInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
+# Hex and time fields are checked for length while decoding and for content by
+# :func:`is_hex` / :func:`is_time` where they are used: msgspec's regex
+# constraints cost more than the rest of decoding a ballot entry together.
+
+#: 32 bytes as 64 lower-case hex digits (SHA-256 digests, Merkle hashes).
+Hash32 = Annotated[str, msgspec.Meta(min_length=64, max_length=64)]
+#: An Ed25519 public key as 64 lower-case hex digits.
+PublicKeyHex = Hash32
+#: An Ed25519 signature as 128 lower-case hex digits.
+SignatureHex = Annotated[str, msgspec.Meta(min_length=128, max_length=128)]
+#: A UTC instant, "YYYY-MM-DDTHH:MM:SSZ".
+Time = Annotated[str, msgspec.Meta(min_length=20, max_length=20)]
+#: A motion id: 1-64 printable ASCII characters without space (it is an object key in
+#: ballots, and canonical JSON keys are ASCII).
+MotionId = Annotated[str, msgspec.Meta(pattern=r"^[!-~]{1,64}$")]
+#: A motion id used as a ballot key: its content is checked against the agenda.
+ChoiceKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+_SORTED = msgspec.json.Encoder(order="sorted")
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON bytes of a record Struct (or plain data of the same subset)."""
+    return _SORTED.encode(value)
+
+
+def is_hex(text: str, length: int) -> bool:
+    """True iff ``text`` is exactly ``length`` lower-case hex digits."""
+    if len(text) != length:
+        return False
+    try:
+        return bytes.fromhex(text).hex() == text
+    except ValueError:
+        return False
+
+
+def is_time(text: str) -> bool:
+    return _TIME_RE.match(text) is not None
+
+
+_TIMES_RE = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n)*")
+
+
+def all_times(texts: list[str]) -> bool:
+    """True iff every text is a record time (one regex pass over all of them)."""
+    joined = "".join(text + "\n" for text in texts)
+    return _TIMES_RE.fullmatch(joined) is not None
+
+
+def strict_canonical(value: Any) -> bytes:
+    """Canonical JSON bytes of free-form JSON data (e.g. a tally result).
+
+    Walks the value first and refuses, like ``canonical_json``, what canonical
+    JSON here cannot carry: floats, integers beyond ±(2**53 - 1), non-ASCII or
+    non-string keys, other types; then encodes with the sorted-key encoder.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise CanonicalError(f"integer {item} is outside ±(2**53 - 1)")
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    raise CanonicalError(f"object key {key!r} is not an ASCII string")
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            raise CanonicalError(f"value {item!r} of type {kind.__name__} is not canonical JSON")
+    try:
+        return _SORTED.encode(value)
+    except UnicodeEncodeError as exc:
+        raise CanonicalError(f"string is not valid Unicode: {exc}") from None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def format_time(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` for an aware datetime (converted to UTC; seconds truncated)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"time {moment!r} has no time zone; record times are UTC instants")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """The aware UTC datetime of a record time string (raises ValueError if malformed)."""
+    if not isinstance(text, str) or not _TIME_RE.match(text):
+        raise ValueError(f"time {text!r} is not of the form YYYY-MM-DDTHH:MM:SSZ")
+    return datetime.fromisoformat(text)
