@@ -1,0 +1,270 @@
+"""Every role and scope boundary: conveners on their estates, officers in their subdistricts,
+operators everywhere; officer keys enrolled, unrevoked, and really signing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from crypto.signing import Domain, SigningKey
+from tests.votes.service.conftest import Officer, World, approve_request, checkpoint_body
+from votes.service import accounts, ballots, credentials, meetings, objections, regions
+from votes.service.errors import ServiceError
+from votes.service.schemas import (
+    AnswerObjectionRequest,
+    ApproveRequest,
+    CreateEstateRequest,
+    CreateStaffRequest,
+    MotionIn,
+    PaperBallotRequest,
+    StaffObjectionRequest,
+    UpdateMeetingRequest,
+)
+from votes.storage.models import StaffRole
+
+
+async def _refused(code: str, awaitable: object, status: int = 403) -> None:
+    with pytest.raises(ServiceError) as caught:
+        await awaitable  # type: ignore[misc]
+    assert (caught.value.code, caught.value.status) == (code, status), caught.value.message_en
+
+
+# ---------------------------------------------------------------------- conveners
+
+
+async def test_convener_of_another_estate_cannot_create_a_meeting_there(world: World) -> None:
+    world.convener_a = world.convener_b  # draft() uses convener_a on estate A
+    await _refused("estate_forbidden", world.draft())
+
+
+async def test_convener_of_another_estate_cannot_change_or_submit(world: World) -> None:
+    code = await world.draft()
+    other = world.convener_b
+    await _refused(
+        "estate_forbidden",
+        meetings.update_draft(world.ctx, other, code, UpdateMeetingRequest(title="x")),
+    )
+    await _refused(
+        "estate_forbidden",
+        meetings.add_motion(world.ctx, other, code, MotionIn(id="X", title="x", item=9)),
+    )
+    await _refused("estate_forbidden", credentials.issue_letters(world.ctx, other, code))
+    await _refused("estate_forbidden", meetings.submit(world.ctx, other, code))
+
+
+async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: World) -> None:
+    code = await world.approved()
+    await _refused("estate_forbidden", meetings.publish_notice(world.ctx, world.convener_b, code))
+    await meetings.publish_notice(world.ctx, world.convener_a, code)
+    meeting = await meetings.get_meeting(world.ctx, code)
+    assert meeting.open_at is not None
+    world.clock.set(meeting.open_at)
+    request = PaperBallotRequest(
+        member_id="member:1-101",
+        choices={"M1": "agree"},
+        sheet_sha256=hashlib.sha256(b"s").hexdigest(),
+    )
+    await _refused(
+        "estate_forbidden", ballots.enter_paper_ballot(world.ctx, world.convener_b, code, request)
+    )
+
+
+async def test_convener_cannot_approve(world: World) -> None:
+    code = await world.submitted()
+    await _refused("role_forbidden", meetings.approval_request(world.ctx, world.convener_a, code))
+
+
+async def test_convener_of_another_estate_cannot_import_its_roster(world: World) -> None:
+    await _refused(
+        "estate_forbidden",
+        regions.import_roster(world.ctx, world.convener_b, world.estate_a, "r.csv", b"x"),
+    )
+
+
+async def test_convener_cannot_see_another_estates_draft(world: World) -> None:
+    code = await world.draft()
+    await _refused("estate_forbidden", meetings.get_meeting(world.ctx, code, world.convener_b))
+    listed = await meetings.list_meetings(world.ctx, world.convener_b)
+    assert code not in {m.code for m in listed}
+
+
+async def test_public_cannot_see_a_draft(world: World) -> None:
+    code = await world.draft()
+    await _refused("meeting_not_found", meetings.get_meeting(world.ctx, code), status=404)
+
+
+# ---------------------------------------------------------------------- officers
+
+
+async def test_officer_cannot_create_a_meeting(world: World) -> None:
+    world.convener_a = world.officer_a.actor
+    await _refused("role_forbidden", world.draft())
+
+
+async def test_officer_of_another_subdistrict_cannot_approve(world: World) -> None:
+    code = await world.submitted()
+    await _refused(
+        "subdistrict_forbidden", meetings.approval_request(world.ctx, world.officer_b.actor, code)
+    )
+    request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
+    await _refused(
+        "subdistrict_forbidden",
+        meetings.approve(
+            world.ctx,
+            world.officer_b.actor,
+            code,
+            approve_request(
+                world.officer_b, request.approval_body, request.checkpoint, world.clock.now
+            ),
+        ),
+    )
+
+
+async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: World) -> None:
+    code = await world.opened()
+    lodged = await objections.file_staff_objection(
+        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="other", text="x")
+    )
+    await _refused(
+        "subdistrict_forbidden",
+        objections.answer_objection(
+            world.ctx,
+            world.officer_b.actor,
+            code,
+            lodged.id,
+            AnswerObjectionRequest(decision="rejected", text="y"),
+        ),
+    )
+    await world.to_close(code)
+    await meetings.close_meeting(world.ctx, code)
+    await meetings.tally_meeting(world.ctx, code)
+    await _refused(
+        "subdistrict_forbidden",
+        meetings.certification_request(world.ctx, world.officer_b.actor, code),
+    )
+
+
+async def _approve_with(
+    world: World, code: str, officer: Officer, key: SigningKey, *, body: bytes | None = None
+) -> None:
+    request = await meetings.approval_request(world.ctx, officer.actor, code)
+    signer = Officer(officer.actor, key, officer.name).signer
+    await meetings.approve(
+        world.ctx,
+        officer.actor,
+        code,
+        ApproveRequest(
+            public_key=key.public_key.hex(),
+            signature=key.sign(Domain.APPROVAL, body or request.approval_body.encode()).hex(),
+            cosignature=signer.cosign(checkpoint_body(request.checkpoint), 1),
+        ),
+    )
+
+
+async def test_unenrolled_officer_key_refused(world: World) -> None:
+    code = await world.submitted()
+    await _refused(
+        "officer_key_not_enrolled",
+        _approve_with(world, code, world.officer_a, SigningKey.from_seed(b"\x55" * 32)),
+    )
+
+
+async def test_another_officers_key_refused(world: World) -> None:
+    code = await world.submitted()
+    await _refused(
+        "officer_key_not_enrolled", _approve_with(world, code, world.officer_a, world.officer_b.key)
+    )
+
+
+async def test_revoked_officer_key_refused(world: World) -> None:
+    code = await world.submitted()
+    keys = await accounts.list_officer_keys(world.ctx, world.officer_a.actor)
+    await accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id)
+    await _refused(
+        "officer_key_revoked", _approve_with(world, code, world.officer_a, world.officer_a.key)
+    )
+
+
+async def test_signature_over_another_body_refused(world: World) -> None:
+    code = await world.submitted()
+    await _refused(
+        "bad_officer_signature",
+        _approve_with(world, code, world.officer_a, world.officer_a.key, body=b'{"v":1}'),
+    )
+
+
+async def test_forged_cosignature_refused(world: World) -> None:
+    code = await world.submitted()
+    request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
+    good = approve_request(
+        world.officer_a, request.approval_body, request.checkpoint, world.clock.now
+    )
+    forger = Officer(world.officer_a.actor, SigningKey.from_seed(b"\x66" * 32), "officer.a").signer
+    forged = forger.cosign(checkpoint_body(request.checkpoint), 1)
+    await _refused(
+        "bad_cosignature",
+        meetings.approve(
+            world.ctx,
+            world.officer_a.actor,
+            code,
+            ApproveRequest(
+                public_key=good.public_key, signature=good.signature, cosignature=forged
+            ),
+        ),
+    )
+
+
+async def test_officer_cannot_revoke_another_officers_key(world: World) -> None:
+    keys = await accounts.list_officer_keys(world.ctx, world.officer_b.actor)
+    await _refused(
+        "officer_key_forbidden",
+        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id),
+    )
+
+
+async def test_only_officers_enrol_keys(world: World) -> None:
+    key = SigningKey.from_seed(b"\x77" * 32).public_key.hex()
+    await _refused(
+        "role_forbidden", accounts.enrol_officer_key(world.ctx, world.convener_a, key, "c.key")
+    )
+
+
+# ---------------------------------------------------------------------- operators
+
+
+async def test_operator_acts_on_any_estate(world: World) -> None:
+    world.convener_a = world.operator
+    code = await world.draft(estate_id=world.estate_b)
+    assert code
+
+
+async def test_only_operators_create_staff_and_estates(world: World) -> None:
+    request = CreateStaffRequest(
+        username="new", password="password-123", role=StaffRole.CONVENER, display_name="n"
+    )
+    await _refused("role_forbidden", accounts.create_staff(world.ctx, world.convener_a, request))
+    await _refused(
+        "role_forbidden", accounts.create_staff(world.ctx, world.officer_a.actor, request)
+    )
+    await _refused(
+        "role_forbidden",
+        regions.create_estate(
+            world.ctx,
+            world.convener_a,
+            CreateEstateRequest(subdistrict_id=world.subdistrict_a, name="x"),
+        ),
+    )
+
+
+async def test_listings_follow_scopes(world: World) -> None:
+    code_a = await world.draft()
+    world.convener_a = world.operator
+    code_b = await world.draft(estate_id=world.estate_b)
+    seen_by_officer_a = {
+        m.code for m in await meetings.list_meetings(world.ctx, world.officer_a.actor)
+    }
+    seen_by_operator = {m.code for m in await meetings.list_meetings(world.ctx, world.operator)}
+    assert (seen_by_officer_a, seen_by_operator) == ({code_a}, {code_a, code_b})
+    estates = await regions.list_estates(world.ctx, world.convener_b)
+    assert [e.id for e in estates] == [world.estate_b]

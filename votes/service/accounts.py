@@ -1,0 +1,440 @@
+"""Staff accounts (argon2id passwords), officer keys and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from crypto.notes import KEY_TYPE_COSIGNATURE, NoteError, key_id
+from crypto.signing import PublicKey, SignatureError
+from votes.service._common import audit as write_audit
+from votes.service.actors import Actor, require_role
+from votes.service.context import ServiceContext
+from votes.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from votes.service.schemas import AuditOut, CreateStaffRequest, OfficerKeyOut, StaffOut
+from votes.storage.models import (
+    AuditEvent,
+    Estate,
+    OfficerKey,
+    Region,
+    RegionLevel,
+    StaffAccount,
+    StaffEstateScope,
+    StaffRole,
+    StaffSubdistrictScope,
+)
+
+__all__ = [
+    "audit",
+    "authenticate",
+    "create_staff",
+    "enrol_officer_key",
+    "list_audit",
+    "list_officer_keys",
+    "load_actor",
+    "password_hasher",
+    "revoke_officer_key",
+]
+
+
+def password_hasher(ctx: ServiceContext) -> PasswordHasher:
+    """argon2id with the settings' explicit time, memory and parallelism."""
+    s = ctx.settings
+    return PasswordHasher(
+        time_cost=s.argon2_time_cost,
+        memory_cost=s.argon2_memory_kib,
+        parallelism=s.argon2_parallelism,
+    )
+
+
+def _staff_out(account: StaffAccount, estates: list[int], subdistricts: list[int]) -> StaffOut:
+    return StaffOut(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=account.role,
+        estate_ids=sorted(estates),
+        subdistrict_ids=sorted(subdistricts),
+    )
+
+
+async def create_staff(
+    ctx: ServiceContext,
+    actor: Actor | None,
+    request: CreateStaffRequest,
+    *,
+    ip: str | None = None,
+) -> StaffOut:
+    """Create a staff account. ``actor`` None is the bootstrap path (``votes admin``)."""
+    if actor is not None:
+        require_role(actor, StaffRole.OPERATOR)
+    if request.role == StaffRole.CONVENER and request.subdistrict_ids:
+        raise Invalid(
+            "scope_mismatch",
+            "召集人只能关联小区",
+            "a convener is scoped to estates, not subdistricts",
+        )
+    if request.role == StaffRole.OFFICER and request.estate_ids:
+        raise Invalid(
+            "scope_mismatch",
+            "街道办人员只能关联街道",
+            "an officer is scoped to subdistricts, not estates",
+        )
+    if request.role == StaffRole.OPERATOR and (request.estate_ids or request.subdistrict_ids):
+        raise Invalid(
+            "scope_mismatch",
+            "平台管理员不需要范围",
+            "an operator acts platform-wide; give no scopes",
+        )
+    hashed = await asyncio.to_thread(password_hasher(ctx).hash, request.password)
+    async with ctx.sessions.begin() as session:
+        for estate_id in request.estate_ids:
+            if await session.get(Estate, estate_id) is None:
+                raise NotFound(
+                    "estate_not_found",
+                    f"小区 {estate_id} 不存在",
+                    f"estate {estate_id} does not exist",
+                )
+        for region_id in request.subdistrict_ids:
+            region = await session.get(Region, region_id)
+            if region is None or region.level != RegionLevel.SUBDISTRICT:
+                raise NotFound(
+                    "subdistrict_not_found",
+                    f"街道 {region_id} 不存在",
+                    f"subdistrict {region_id} does not exist",
+                )
+        taken = await session.scalar(
+            select(StaffAccount.id).where(StaffAccount.username == request.username)
+        )
+        if taken is not None:
+            raise Conflict(
+                "username_taken",
+                f"用户名 {request.username!r} 已被使用",
+                f"username {request.username!r} is taken",
+            )
+        account = StaffAccount(
+            username=request.username,
+            display_name=request.display_name,
+            role=request.role,
+            password_hash=hashed,
+            active=True,
+            created_at=ctx.now(),
+        )
+        session.add(account)
+        await session.flush()
+        for estate_id in request.estate_ids:
+            session.add(StaffEstateScope(staff_id=account.id, estate_id=estate_id))
+        for region_id in request.subdistrict_ids:
+            session.add(StaffSubdistrictScope(staff_id=account.id, subdistrict_id=region_id))
+        await write_audit(
+            session,
+            ctx,
+            actor,
+            "staff.create",
+            estate_id=None,
+            target=f"staff:{account.id}",
+            details={"username": request.username, "role": request.role.value},
+            ip=ip,
+        )
+        return _staff_out(account, request.estate_ids, request.subdistrict_ids)
+
+
+# A hash to check against when the username is unknown, so a login attempt
+# takes the same time whether or not the account exists.
+_DUMMY: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash(uuid.uuid4().hex)
+    return _DUMMY[key]
+
+
+def _bad_login() -> Unauthenticated:
+    return Unauthenticated("invalid_credentials", "用户名或密码错误", "wrong username or password")
+
+
+async def authenticate(
+    ctx: ServiceContext, username: str, password: str, *, ip: str | None = None
+) -> Actor:
+    """The actor for a correct username and password; refuses with ``invalid_credentials``.
+
+    A hash made with other argon2 parameters than the settings' is replaced
+    after a successful login.
+    """
+    hasher = password_hasher(ctx)
+    async with ctx.readers() as session:
+        account = await session.scalar(
+            select(StaffAccount).where(StaffAccount.username == username)
+        )
+    if account is None or not account.active:
+        await asyncio.to_thread(_verify_quietly, hasher, _dummy_hash(hasher), password)
+        raise _bad_login()
+    if not await asyncio.to_thread(_verify_quietly, hasher, account.password_hash, password):
+        async with ctx.sessions.begin() as session:
+            await write_audit(
+                session,
+                ctx,
+                None,
+                "auth.login_failed",
+                estate_id=None,
+                target=f"staff:{account.id}",
+                details={"username": username},
+                ip=ip,
+            )
+        raise _bad_login()
+    rehash = hasher.check_needs_rehash(account.password_hash)
+    new_hash = await asyncio.to_thread(hasher.hash, password) if rehash else None
+    actor = await load_actor(ctx, account.id)
+    async with ctx.sessions.begin() as session:
+        if new_hash is not None:
+            stored = await session.get(StaffAccount, account.id)
+            assert stored is not None
+            stored.password_hash = new_hash
+        await write_audit(
+            session,
+            ctx,
+            actor,
+            "auth.login",
+            estate_id=None,
+            target=f"staff:{account.id}",
+            details={"rehashed": rehash},
+            ip=ip,
+        )
+    return actor
+
+
+def _verify_quietly(hasher: PasswordHasher, hashed: str, password: str) -> bool:
+    try:
+        return hasher.verify(hashed, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+async def load_actor(ctx: ServiceContext, staff_id: uuid.UUID) -> Actor:
+    """The actor of an active account (for a session); ``unauthenticated`` otherwise."""
+    async with ctx.readers() as session:
+        account = await session.get(StaffAccount, staff_id)
+        if account is None or not account.active:
+            raise Unauthenticated(
+                "unauthenticated", "请先登录", "not logged in (the account is unknown or disabled)"
+            )
+        estates = (
+            await session.execute(
+                select(StaffEstateScope.estate_id).where(StaffEstateScope.staff_id == staff_id)
+            )
+        ).scalars()
+        subdistricts = (
+            await session.execute(
+                select(StaffSubdistrictScope.subdistrict_id).where(
+                    StaffSubdistrictScope.staff_id == staff_id
+                )
+            )
+        ).scalars()
+        return Actor(
+            staff_id=account.id,
+            username=account.username,
+            role=account.role,
+            estate_ids=frozenset(estates),
+            subdistrict_ids=frozenset(subdistricts),
+        )
+
+
+async def staff_info(ctx: ServiceContext, actor: Actor) -> StaffOut:
+    async with ctx.readers() as session:
+        account = await session.get(StaffAccount, actor.staff_id)
+        assert account is not None
+        return _staff_out(account, list(actor.estate_ids), list(actor.subdistrict_ids))
+
+
+# ------------------------------------------------------------------ officer keys
+
+
+def key_out(key: OfficerKey) -> OfficerKeyOut:
+    return OfficerKeyOut(
+        id=key.id,
+        officer_id=key.officer_id,
+        public_key=key.public_key.hex(),
+        name=key.note_name,
+        key_id=key.note_key_id.hex(),
+        enrolled_at=key.enrolled_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+async def enrol_officer_key(
+    ctx: ServiceContext,
+    actor: Actor,
+    public_key_hex: str,
+    label: str,
+    *,
+    ip: str | None = None,
+) -> OfficerKeyOut:
+    """Enrol the acting officer's Ed25519 public key under the note key name ``label``.
+
+    The private key stays on the officer's device. Names are unique, so that a
+    bundle lists each officer key under its own name.
+    """
+    require_role(actor, StaffRole.OFFICER)
+    try:
+        public = PublicKey.from_hex(public_key_hex.lower())
+        ident = key_id(label, KEY_TYPE_COSIGNATURE, public.raw)
+    except (SignatureError, NoteError, ValueError) as exc:
+        raise Invalid(
+            "bad_officer_key",
+            f"公钥或名称无效：{exc}",
+            f"the public key or its name is invalid: {exc}",
+            details={"public_key": public_key_hex, "name": label},
+        ) from None
+    async with ctx.sessions.begin() as session:
+        clash = await session.scalar(
+            select(OfficerKey.id).where(
+                (OfficerKey.public_key == public.raw) | (OfficerKey.note_name == label)
+            )
+        )
+        if clash is not None:
+            raise Conflict(
+                "officer_key_exists",
+                "该公钥或名称已登记",
+                "this public key or key name is already enrolled",
+                details={"name": label},
+            )
+        key = OfficerKey(
+            officer_id=actor.staff_id,
+            public_key=public.raw,
+            note_name=label,
+            note_key_id=ident,
+            enrolled_at=ctx.now(),
+        )
+        session.add(key)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(
+                "officer_key_exists", "该公钥已登记", "this public key is already enrolled"
+            ) from None
+        await write_audit(
+            session,
+            ctx,
+            actor,
+            "officer_key.enrol",
+            estate_id=None,
+            target=f"officer_key:{key.id}",
+            details={"name": label, "public_key": public.hex()},
+            ip=ip,
+        )
+        return key_out(key)
+
+
+async def revoke_officer_key(
+    ctx: ServiceContext, actor: Actor, key_uuid: uuid.UUID, *, ip: str | None = None
+) -> OfficerKeyOut:
+    """Revoke an officer key (its owner, or an operator). Later signatures by it are refused."""
+    require_role(actor, StaffRole.OFFICER, StaffRole.OPERATOR)
+    async with ctx.sessions.begin() as session:
+        key = await session.get(OfficerKey, key_uuid)
+        if key is None:
+            raise NotFound(
+                "officer_key_not_found", "找不到该密钥", f"officer key {key_uuid} does not exist"
+            )
+        if actor.role == StaffRole.OFFICER and key.officer_id != actor.staff_id:
+            raise Forbidden(
+                "officer_key_forbidden", "只能作废自己的密钥", "you can only revoke your own keys"
+            )
+        if key.revoked_at is None:
+            key.revoked_at = ctx.now()
+            await write_audit(
+                session,
+                ctx,
+                actor,
+                "officer_key.revoke",
+                estate_id=None,
+                target=f"officer_key:{key.id}",
+                details={"name": key.note_name},
+                ip=ip,
+            )
+        return key_out(key)
+
+
+async def list_officer_keys(ctx: ServiceContext, actor: Actor) -> list[OfficerKeyOut]:
+    """The acting officer's keys (an operator sees every key)."""
+    require_role(actor, StaffRole.OFFICER, StaffRole.OPERATOR)
+    async with ctx.readers() as session:
+        statement = select(OfficerKey).order_by(OfficerKey.enrolled_at)
+        if actor.role == StaffRole.OFFICER:
+            statement = statement.where(OfficerKey.officer_id == actor.staff_id)
+        return [key_out(k) for k in (await session.execute(statement)).scalars()]
+
+
+# ------------------------------------------------------------------ audit
+
+
+async def audit(
+    ctx: ServiceContext,
+    actor: Actor | None,
+    action: str,
+    *,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+    estate_id: int | None = None,
+) -> None:
+    """Record a staff action in its own transaction (for actions outside the service,
+    e.g. logout). Service use cases write their audit record in their own transaction."""
+    async with ctx.sessions.begin() as session:
+        await write_audit(
+            session,
+            ctx,
+            actor,
+            action,
+            estate_id=estate_id,
+            target=target,
+            details=details,
+            ip=ip,
+        )
+
+
+async def list_audit(
+    ctx: ServiceContext, actor: Actor, *, estate_id: int | None = None, limit: int = 200
+) -> list[AuditOut]:
+    """Recent audit records: operators see all; others only their estates' and their own."""
+    async with ctx.readers() as session:
+        statement = (
+            select(AuditEvent).order_by(AuditEvent.at.desc()).limit(max(1, min(limit, 1000)))
+        )
+        if estate_id is not None:
+            statement = statement.where(AuditEvent.estate_id == estate_id)
+        if actor.role != StaffRole.OPERATOR:
+            visible = await _visible_estates(session, actor)
+            statement = statement.where(
+                AuditEvent.estate_id.in_(visible) | (AuditEvent.staff_id == actor.staff_id)
+            )
+        return [
+            AuditOut(
+                id=e.id,
+                estate_id=e.estate_id,
+                staff_id=e.staff_id,
+                action=e.action,
+                target=e.target,
+                details=e.details,
+                client_ip=e.client_ip,
+                at=e.at,
+            )
+            for e in (await session.execute(statement)).scalars()
+        ]
+
+
+async def _visible_estates(session: Any, actor: Actor) -> list[int]:
+    if actor.role == StaffRole.CONVENER:
+        return sorted(actor.estate_ids)
+    rows = await session.execute(
+        select(Estate.id).where(Estate.subdistrict_id.in_(sorted(actor.subdistrict_ids)))
+    )
+    return list(rows.scalars())

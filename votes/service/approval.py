@@ -1,0 +1,238 @@
+"""Officer approval of a submitted meeting, checkpoint cosignatures, and publishing the notice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.signing import Domain
+from votes.record.entries import (
+    approval_body,
+    approval_entry,
+    entry_hash,
+)
+from votes.service._common import (
+    append,
+    audit,
+    check_schedule,
+    checkpoint_note,
+    ensure_checkpoint,
+    find_meeting,
+    load_notice,
+    locked,
+    require_convener,
+    require_officer,
+    require_state,
+    store_meeting_settings,
+    transition_out,
+)
+from votes.service._officers import check_signature, cosign, officer_key
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.errors import Conflict, NotFound
+from votes.service.schemas import (
+    ApprovalRequestOut,
+    ApproveRequest,
+    CheckpointOut,
+    TransitionOut,
+)
+from votes.storage.models import (
+    Checkpoint,
+    Cosignature,
+    CosignatureKind,
+    Meeting,
+    MeetingState,
+)
+
+__all__ = ["approval_request", "approve", "cosign_checkpoint", "publish_notice"]
+
+
+async def approval_request(ctx: ServiceContext, actor: Actor, code: str) -> ApprovalRequestOut:
+    """What the officer's device signs to approve (the notice hash and roster root)."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code)
+        require_officer(actor, info)
+        require_state(info.meeting, "approve", MeetingState.SUBMITTED)
+        notice = await load_notice(session, info)
+        checkpoint = await ensure_checkpoint(ctx, session, info)
+        notice_hash = entry_hash(notice).hex()
+        body = approval_body(
+            meeting=info.meeting_id, notice=notice_hash, roster_root=notice.roster_root
+        )
+        return ApprovalRequestOut(
+            meeting=info.meeting_id,
+            notice=notice_hash,
+            roster_root=notice.roster_root,
+            approval_body=body.decode(),
+            checkpoint=await checkpoint_note(session, checkpoint),
+            checkpoint_size=checkpoint.size,
+        )
+
+
+async def approve(
+    ctx: ServiceContext, actor: Actor, code: str, request: ApproveRequest, *, ip: str | None = None
+) -> TransitionOut:
+    """Officer approval: a Domain.APPROVAL signature over the notice hash and roster root by
+    an enrolled key of an officer of the estate's subdistrict, plus that key's cosignature of
+    the submitted checkpoint. Writes the approval entry and signs a new checkpoint, which the
+    officer cosigns (:func:`cosign_checkpoint`) before the notice can be published."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        require_officer(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "approve", MeetingState.SUBMITTED)
+        key = await officer_key(session, actor, request.public_key.lower())
+        notice = await load_notice(session, info)
+        notice_hash = entry_hash(notice).hex()
+        body = approval_body(
+            meeting=info.meeting_id, notice=notice_hash, roster_root=notice.roster_root
+        )
+        signature = check_signature(key, Domain.APPROVAL, body, request.signature.lower())
+        checkpoint = await ensure_checkpoint(ctx, session, info)
+        await cosign(
+            ctx,
+            session,
+            info,
+            key=key,
+            checkpoint=checkpoint,
+            line=request.cosignature,
+            kind=CosignatureKind.APPROVAL,
+        )
+        now = ctx.now()
+        _, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: approval_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                officer=key.note_name,
+                key_id=key.note_key_id.hex(),
+                notice=notice_hash,
+                roster_root=notice.roster_root,
+                signature=signature,
+            ),
+        )
+        meeting.state = MeetingState.APPROVED
+        store_meeting_settings(meeting, approval={"index": index, "key": str(key.id)})
+        meeting.updated_at = now
+        await ensure_checkpoint(ctx, session, info)
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.approve",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"officer_key": key.note_name, "index": index},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
+
+
+async def cosign_checkpoint(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    *,
+    public_key: str,
+    size: int,
+    cosignature: str,
+    ip: str | None = None,
+) -> CheckpointOut:
+    """Store an officer's tlog-cosignature of the meeting's signed checkpoint of ``size``."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code)
+        require_officer(actor, info)
+        key = await officer_key(session, actor, public_key.lower())
+        checkpoint = await session.get(Checkpoint, (info.meeting.estate_id, info.meeting.id, size))
+        if checkpoint is None:
+            raise NotFound(
+                "checkpoint_not_found",
+                f"没有大小为 {size} 的检查点",
+                f"no signed checkpoint of size {size}",
+            )
+        kind = (
+            CosignatureKind.CERTIFICATION
+            if info.meeting.state in (MeetingState.TALLIED, MeetingState.CERTIFIED)
+            else CosignatureKind.APPROVAL
+        )
+        await cosign(
+            ctx, session, info, key=key, checkpoint=checkpoint, line=cosignature, kind=kind
+        )
+        await audit(
+            session,
+            ctx,
+            actor,
+            "checkpoint.cosign",
+            estate_id=info.meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"size": size, "officer_key": key.note_name},
+            ip=ip,
+        )
+        return CheckpointOut(
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
+            note=await checkpoint_note(session, checkpoint),
+        )
+
+
+async def approval_cosigned(session: AsyncSession, meeting: Meeting) -> bool:
+    approval = meeting.settings.get("approval") or {}
+    if "index" not in approval:
+        return False
+    found = await session.scalar(
+        select(Cosignature.size)
+        .where(
+            Cosignature.estate_id == meeting.estate_id,
+            Cosignature.meeting_id == meeting.id,
+            Cosignature.size > int(approval["index"]),
+            Cosignature.officer_key_id == parse_uuid(approval["key"]),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def parse_uuid(text: str) -> Any:
+    import uuid  # noqa: PLC0415
+
+    return uuid.UUID(text)
+
+
+async def publish_notice(
+    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+) -> TransitionOut:
+    """Publish the approved notice now; the opening must still be ``notice_days`` away."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        require_convener(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "publish the notice", MeetingState.APPROVED)
+        if not await approval_cosigned(session, meeting):
+            raise Conflict(
+                "approval_not_cosigned",
+                "街道办尚未副署包含审核记录的检查点",
+                "the approving officer has not cosigned a checkpoint that includes the approval",
+            )
+        now = ctx.now().replace(microsecond=0)
+        assert meeting.open_at is not None
+        assert meeting.close_at is not None
+        check_schedule(ctx, notice_at=now, open_at=meeting.open_at, close_at=meeting.close_at)
+        meeting.state = MeetingState.NOTICE
+        meeting.notice_at = now
+        meeting.updated_at = now
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.publish_notice",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"notice_at": now.isoformat()},
+            ip=ip,
+        )
+        return await transition_out(session, info, None)

@@ -1,0 +1,636 @@
+"""Casting ballots: online (signed by the member's credential), paper and proxy entry.
+
+Each ballot is stored and appended to the meeting's log in ONE transaction
+(the meeting row and log head locked, so concurrent processes take turns);
+the receipt is built only after that transaction commits. The same ballot
+sent again returns the same receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.signing import Domain
+from votes.model import Channel, DuplicatePolicy
+from votes.record.ballot import (
+    AcceptedBallot,
+    Ballot,
+    BallotContext,
+    BallotError,
+    BallotErrorCode,
+    ChoiceValue,
+    check_ballot,
+    check_choices,
+    decode_ballot,
+    verify_ballot_signature,
+)
+from votes.record.entries import (
+    BallotEntry,
+    NoticeEntry,
+    PaperBallotEntry,
+    ProxyBallotEntry,
+    ballot_entry,
+    decode_entry,
+    entry_hash,
+    motion_from_wire,
+    owner_tag,
+    proxy_ballot_entry,
+    signed_entry_body,
+)
+from votes.record.receipt import Receipt, build_receipt
+from votes.record.wire import FORMAT_VERSION, format_time
+from votes.service._common import (
+    CONVENERS,
+    MeetingInfo,
+    append,
+    audit,
+    find_meeting,
+    load_notice,
+    meeting_settings,
+    owner_salt,
+)
+from votes.service.actors import Actor, require_estate, require_role
+from votes.service.context import NullPublisher, ServiceContext
+from votes.service.errors import Conflict, ServiceError, from_ballot_error
+from votes.service.schemas import PaperBallotOut, PaperBallotRequest, ProxyBallotRequest
+from votes.service.turnout import turnout_in_session
+from votes.service.voting import open_meeting
+from votes.storage import get_entries
+from votes.storage.models import Ballot as BallotRow
+from votes.storage.models import Credential, CredentialStatus, MeetingState, RosterMember
+
+__all__ = ["cast_ballot", "enter_paper_ballot", "enter_proxy_ballot"]
+
+_log = logging.getLogger(__name__)
+
+
+class _CredentialLookup:
+    """KeyLookup for one key, from its credential row (None: not a key of this meeting)."""
+
+    def __init__(self, key: str, credential: Credential | None) -> None:
+        self._key = key
+        self._credential = credential
+
+    def member_for_key(self, key: str) -> str | None:
+        c = self._credential
+        if key != self._key or c is None or c.status != CredentialStatus.ISSUED:
+            return None
+        return c.member_id
+
+    def is_revoked(self, key: str) -> bool:
+        c = self._credential
+        return key == self._key and c is not None and c.status != CredentialStatus.ISSUED
+
+
+def _signature(signature_hex: str) -> bytes:
+    try:
+        raw = bytes.fromhex(signature_hex)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 64:
+        raise from_ballot_error(
+            BallotError(
+                BallotErrorCode.BAD_SIGNATURE,
+                "签名格式错误（应为 64 字节）",
+                "signature is malformed (expected 64 bytes / 128 hex digits)",
+            )
+        )
+    return raw
+
+
+def _decode_and_verify(raw: bytes, signature_hex: str) -> tuple[Ballot, bytes]:
+    """Parse the exact bytes and check the signature by the key the ballot names."""
+    try:
+        ballot = decode_ballot(raw)
+    except BallotError as exc:
+        raise from_ballot_error(exc) from None
+    signature = _signature(signature_hex)
+    if not verify_ballot_signature(bytes(raw), signature, ballot.member):
+        raise from_ballot_error(
+            BallotError(
+                BallotErrorCode.BAD_SIGNATURE,
+                "选票签名无效",
+                f"the ballot's signature does not verify for key {ballot.member}",
+            )
+        )
+    return ballot, signature
+
+
+class _OpenFirstError(Exception):
+    """The meeting is due to open: open it in its own transaction, then retry."""
+
+
+def _voting_now(ctx: ServiceContext, info: MeetingInfo) -> datetime:
+    """The current instant, after checking voting is open."""
+    meeting = info.meeting
+    now = ctx.now()
+    assert meeting.open_at is not None
+    assert meeting.close_at is not None
+    if meeting.state == MeetingState.NOTICE and now >= meeting.open_at:
+        raise _OpenFirstError
+    if meeting.state != MeetingState.OPEN or now >= meeting.close_at:
+        if meeting.state in (
+            MeetingState.DRAFT,
+            MeetingState.SUBMITTED,
+            MeetingState.APPROVED,
+            MeetingState.NOTICE,
+        ):
+            raise Conflict(
+                "meeting_not_open",
+                f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
+                f"voting has not opened yet (it opens at {meeting.open_at.isoformat()})",
+                details={"state": meeting.state.value, "open_at": meeting.open_at.isoformat()},
+            )
+        raise Conflict(
+            "meeting_closed",
+            f"投票已于 {meeting.close_at.isoformat()} 截止",
+            f"voting closed at {meeting.close_at.isoformat()}",
+            details={"state": meeting.state.value, "close_at": meeting.close_at.isoformat()},
+        )
+    return now
+
+
+async def _opening_first(ctx: ServiceContext, code: str) -> None:
+    """Open a meeting whose opening time has passed before the scheduler got to it."""
+    try:
+        await open_meeting(ctx, code)
+    except ServiceError as exc:
+        if exc.code not in ("invalid_transition", "too_early"):
+            raise  # pragma: no cover - open_meeting has no other refusal
+
+
+@dataclass(frozen=True, slots=True)
+class _Cast:
+    """One earlier ballot of the member: what the duplicate policy and retries look at."""
+
+    ballot_hash: bytes
+    channel: Channel
+    log_index: int
+
+
+async def _lock_member(
+    session: AsyncSession,
+    info: MeetingInfo,
+    *,
+    key: bytes | None = None,
+    member_id: str | None = None,
+) -> tuple[Credential | None, list[_Cast]]:
+    """Lock the member's credential row(s) — one member's ballots take turns — and return the
+    credential of ``key`` (None: not a key of this meeting) and the member's earlier ballots."""
+    meeting = info.meeting
+    statement = select(Credential).where(
+        Credential.estate_id == meeting.estate_id, Credential.meeting_id == meeting.id
+    )
+    if key is not None:
+        statement = statement.where(Credential.public_key == key)
+    else:
+        statement = statement.where(Credential.member_id == member_id)
+    rows = list((await session.execute(statement.with_for_update())).scalars())
+    credential = rows[0] if key is not None and rows else None
+    member = credential.member_id if credential is not None else member_id
+    if member is None:
+        return None, []
+    previous = await session.execute(
+        select(BallotRow.ballot_hash, BallotRow.channel, BallotRow.log_index).where(
+            BallotRow.estate_id == meeting.estate_id,
+            BallotRow.meeting_id == meeting.id,
+            BallotRow.member_id == member,
+        )
+    )
+    return credential, [_Cast(h, c, i) for h, c, i in previous]
+
+
+def _check_duplicates(
+    info: MeetingInfo, member_id: str, channel: Channel, previous: list[_Cast]
+) -> None:
+    """The meeting's duplicate policy (LEGAL §3), checked with the member's rows locked."""
+    meeting = info.meeting
+    by_channel: dict[Channel, int] = {}
+    for cast in previous:
+        by_channel[cast.channel] = by_channel.get(cast.channel, 0) + 1
+    total = sum(by_channel.values())
+    if not total:
+        return
+    settings = meeting_settings(meeting)
+    policy = settings.duplicate_policy
+    if policy == DuplicatePolicy.ONE_VOTE_ONLY:
+        raise Conflict(
+            "already_voted",
+            "该业主已投票，本次会议每户只能投一次",
+            f"member {member_id} has already voted; this meeting allows one vote only",
+            details={"member": member_id, "policy": policy.value},
+        )
+    if policy == DuplicatePolicy.LATEST_WINS:
+        limit = settings.max_changes
+        if limit is not None and total >= limit + 1:
+            raise Conflict(
+                "too_many_changes",
+                f"该业主已修改 {total - 1} 次，本次会议最多允许修改 {limit} 次",
+                f"member {member_id} has changed their vote {total - 1} time(s); "
+                f"at most {limit} change(s) are allowed",
+                details={"member": member_id, "max_changes": limit},
+            )
+        return
+    # online-/paper-prevails: both channels are accepted, the tally picks; one per channel.
+    if by_channel.get(channel, 0):
+        raise Conflict(
+            "already_voted",
+            f"该业主已通过{channel.value}渠道投票",
+            f"member {member_id} has already voted on the {channel.value} channel",
+            details={"member": member_id, "policy": policy.value, "channel": channel.value},
+        )
+
+
+async def _receipt_at(
+    ctx: ServiceContext, session: AsyncSession, info: MeetingInfo, index: int
+) -> Receipt:
+    """The receipt of the ballot logged at ``index`` (Ed25519 is deterministic: the same)."""
+    raw = await get_entries(
+        session,
+        estate_id=info.meeting.estate_id,
+        meeting_id=info.meeting.id,
+        start=index,
+        stop=index + 1,
+    )
+    entry = decode_entry(raw[0])
+    if not isinstance(entry, BallotEntry | ProxyBallotEntry):
+        raise Conflict(
+            "duplicate_ballot", "该选票已登记", "this ballot was already recorded differently"
+        )
+    return build_receipt(entry=entry, service_key=ctx.log_key)
+
+
+def _accept(
+    notice: NoticeEntry,
+    ballot: Ballot,
+    credential: Credential | None,
+    *,
+    raw: bytes,
+    signature: bytes,
+) -> AcceptedBallot:
+    context = BallotContext(
+        meeting=notice.meeting,
+        roster_root=notice.roster_root,
+        motions={m.id: motion_from_wire(m) for m in notice.agenda},
+        keys=_CredentialLookup(ballot.member, credential),
+    )
+    try:
+        member_id = check_ballot(ballot, context=context)
+    except BallotError as exc:
+        raise from_ballot_error(exc) from None
+    return AcceptedBallot(ballot=ballot, member_id=member_id, data=raw, signature=signature)
+
+
+async def _publish_turnout(ctx: ServiceContext, info: MeetingInfo) -> None:
+    """After commit: the new turnout to live subscribers. Never fails the ballot."""
+    if isinstance(ctx.events, NullPublisher):
+        return  # nobody listens: skip the query
+    try:
+        async with ctx.readers() as session:
+            fresh = await find_meeting(session, info.meeting.code)
+            figures = await turnout_in_session(ctx, session, fresh)
+        await ctx.events.publish(
+            info.meeting.code, {"type": "turnout", "turnout": msgspec.to_builtins(figures)}
+        )
+    except Exception:
+        _log.exception("could not publish turnout of meeting %s", info.meeting.code)
+
+
+async def cast_ballot(ctx: ServiceContext, code: str, raw: bytes, signature_hex: str) -> Receipt:
+    """Take a member's signed ballot (DESIGN §4) and return the receipt after commit."""
+    raw = bytes(raw)
+    ballot, signature = _decode_and_verify(raw, signature_hex)
+    try:
+        return await _cast(ctx, code, raw, ballot, signature)
+    except _OpenFirstError:
+        await _opening_first(ctx, code)
+        return await _cast(ctx, code, raw, ballot, signature)
+
+
+async def _cast(
+    ctx: ServiceContext, code: str, raw: bytes, ballot: Ballot, signature: bytes
+) -> Receipt:
+    ballot_hash = hashlib.sha256(raw).digest()
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, share=True)
+        credential, previous = await _lock_member(session, info, key=bytes.fromhex(ballot.member))
+        for cast in previous:
+            if cast.ballot_hash == ballot_hash:
+                # An idempotent retry: the first receipt again, whatever happened since.
+                return await _receipt_at(ctx, session, info, cast.log_index)
+        now = _voting_now(ctx, info)
+        notice = await load_notice(session, info)
+        accepted = _accept(notice, ballot, credential, raw=raw, signature=signature)
+        _check_duplicates(info, accepted.member_id, Channel.ONLINE, previous)
+        entry, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: ballot_entry(
+                meeting=info.meeting_id, index=i, time=now, ballot=ballot, signature=signature
+            ),
+        )
+        # A Core insert: the ORM's unit of work costs more than the ballot itself here.
+        await session.execute(
+            insert(BallotRow).values(
+                estate_id=info.meeting.estate_id,
+                meeting_id=info.meeting.id,
+                ballot_hash=ballot_hash,
+                member_id=accepted.member_id,
+                public_key=bytes.fromhex(ballot.member),
+                channel=Channel.ONLINE,
+                raw=raw,
+                signature=signature,
+                log_index=index,
+                received_at=now,
+            )
+        )
+    receipt = build_receipt(entry=entry, service_key=ctx.log_key)
+    await _publish_turnout(ctx, info)
+    return receipt
+
+
+def _paper_entry(
+    ctx: ServiceContext,
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    member: str,
+    choices: Mapping[str, ChoiceValue],
+    sheet_sha256: str,
+    staff: str,
+) -> PaperBallotEntry:
+    """votes.record's paper_ballot_entry, taking the sheet's SHA-256 instead of the scan."""
+    unsigned = PaperBallotEntry(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        index=index,
+        time=format_time(time),
+        member=member,
+        choices={k: (list(v) if isinstance(v, list | tuple) else v) for k, v in choices.items()},
+        sheet=sheet_sha256,
+        staff=staff,
+        entered_at=format_time(time),
+        signature="0" * 128,
+    )
+    signature = ctx.log_key.sign(Domain.PAPER_BALLOT, signed_entry_body(unsigned))
+    return msgspec.structs.replace(unsigned, signature=signature.hex())
+
+
+def _staff_scope(actor: Actor, info: MeetingInfo) -> None:
+    require_role(actor, *CONVENERS)
+    require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+
+
+async def enter_paper_ballot(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request: PaperBallotRequest,
+    *,
+    ip: str | None = None,
+) -> PaperBallotOut:
+    """A paper ballot entered by convener staff with the SHA-256 of the scanned sheet.
+
+    The service signs it on the staff member's behalf. The same sheet entered
+    again with the same choices returns the first entry; otherwise it is refused.
+    """
+    try:
+        return await _paper(ctx, actor, code, request, ip=ip)
+    except _OpenFirstError:
+        await _opening_first(ctx, code)
+        return await _paper(ctx, actor, code, request, ip=ip)
+
+
+async def _paper(
+    ctx: ServiceContext, actor: Actor, code: str, request: PaperBallotRequest, *, ip: str | None
+) -> PaperBallotOut:
+    sheet = request.sheet_sha256.lower()
+    sheet_hash = bytes.fromhex(sheet)
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        _staff_scope(actor, info)
+        existing = await session.get(
+            BallotRow, (info.meeting.estate_id, info.meeting.id, sheet_hash)
+        )
+        if existing is not None:
+            entry = decode_entry(existing.raw)
+            if (
+                isinstance(entry, PaperBallotEntry)
+                and entry.member == request.member_id
+                and entry.choices == _plain(request.choices)
+            ):
+                return PaperBallotOut(
+                    member_id=entry.member,
+                    log_index=entry.index,
+                    entry_hash=entry_hash(entry).hex(),
+                    sheet_sha256=sheet,
+                )
+            raise Conflict(
+                "sheet_already_entered",
+                "这张纸质选票已录入（内容不同）",
+                f"the sheet {sheet} was already entered with other contents",
+                details={"log_index": existing.log_index},
+            )
+        now = _voting_now(ctx, info)
+        notice = await load_notice(session, info)
+        member = await session.get(
+            RosterMember, (info.meeting.estate_id, info.meeting.id, request.member_id)
+        )
+        if member is None:
+            raise from_ballot_error(
+                BallotError(
+                    BallotErrorCode.UNKNOWN_MEMBER,
+                    f"名册中没有业主 {request.member_id}",
+                    f"member {request.member_id!r} is not in this meeting's roster",
+                )
+            )
+        try:
+            check_choices(
+                request.choices, {m.id: motion_from_wire(m) for m in notice.agenda}, paper=True
+            )
+        except BallotError as exc:
+            raise from_ballot_error(exc) from None
+        _, previous = await _lock_member(session, info, member_id=request.member_id)
+        _check_duplicates(info, request.member_id, Channel.PAPER, previous)
+        paper, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: _paper_entry(
+                ctx,
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                member=request.member_id,
+                choices=request.choices,
+                sheet_sha256=sheet,
+                staff=actor.username,
+            ),
+        )
+        session.add(
+            BallotRow(
+                estate_id=info.meeting.estate_id,
+                meeting_id=info.meeting.id,
+                ballot_hash=sheet_hash,
+                member_id=request.member_id,
+                public_key=ctx.log_key.public_key.raw,
+                channel=Channel.PAPER,
+                raw=msgspec.json.encode(paper, order="sorted"),
+                signature=bytes.fromhex(paper.signature),
+                log_index=index,
+                received_at=now,
+                staff_id=actor.staff_id,
+                evidence_sha256=sheet_hash,
+            )
+        )
+        await audit(
+            session,
+            ctx,
+            actor,
+            "ballot.paper",
+            estate_id=info.meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"member": request.member_id, "index": index, "sheet": sheet},
+            ip=ip,
+        )
+    await _publish_turnout(ctx, info)
+    return PaperBallotOut(
+        member_id=request.member_id,
+        log_index=index,
+        entry_hash=entry_hash(paper).hex(),
+        sheet_sha256=sheet,
+    )
+
+
+def _plain(choices: Mapping[str, ChoiceValue]) -> dict[str, ChoiceValue]:
+    return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in choices.items()}
+
+
+async def enter_proxy_ballot(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request: ProxyBallotRequest,
+    *,
+    ip: str | None = None,
+) -> Receipt:
+    """A ballot cast by a proxy holder with the member's credential, entered by staff with the
+    SHA-256 of the written authorisation; refused beyond the meeting's proxy cap per holder."""
+    raw = request.ballot.encode()
+    ballot, signature = _decode_and_verify(raw, request.signature)
+    try:
+        return await _proxy(
+            ctx, actor, code, request, raw=raw, ballot=ballot, signature=signature, ip=ip
+        )
+    except _OpenFirstError:
+        await _opening_first(ctx, code)
+        return await _proxy(
+            ctx, actor, code, request, raw=raw, ballot=ballot, signature=signature, ip=ip
+        )
+
+
+async def _proxy(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request: ProxyBallotRequest,
+    *,
+    raw: bytes,
+    ballot: Ballot,
+    signature: bytes,
+    ip: str | None,
+) -> Receipt:
+    ballot_hash = hashlib.sha256(raw).digest()
+    authorisation = request.authorisation_sha256.lower()
+    async with ctx.sessions.begin() as session:
+        # The proxy cap spans members: proxy entries take the meeting lock exclusively.
+        info = await find_meeting(session, code, lock=True)
+        _staff_scope(actor, info)
+        credential, previous = await _lock_member(session, info, key=bytes.fromhex(ballot.member))
+        for cast in previous:
+            if cast.ballot_hash == ballot_hash:
+                return await _receipt_at(ctx, session, info, cast.log_index)
+        now = _voting_now(ctx, info)
+        notice = await load_notice(session, info)
+        accepted = _accept(notice, ballot, credential, raw=raw, signature=signature)
+        holder = owner_tag(" ".join(request.holder.split()), salt=owner_salt(info.meeting))
+        cap = meeting_settings(info.meeting).proxy_cap
+        if cap is not None:
+            held = set(
+                (
+                    await session.execute(
+                        select(BallotRow.member_id).where(
+                            BallotRow.estate_id == info.meeting.estate_id,
+                            BallotRow.meeting_id == info.meeting.id,
+                            BallotRow.channel == Channel.PROXY,
+                            BallotRow.proxy_holder == holder,
+                        )
+                    )
+                ).scalars()
+            )
+            if accepted.member_id not in held and len(held) >= cap:
+                raise Conflict(
+                    "proxy_cap_reached",
+                    f"该受托人已代理 {len(held)} 户，达到本次会议上限 {cap}",
+                    f"this proxy holder already votes for {len(held)} member(s); the cap is {cap}",
+                    details={"cap": cap, "held": len(held)},
+                )
+        _check_duplicates(info, accepted.member_id, Channel.PROXY, previous)
+        entry, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: msgspec.structs.replace(
+                proxy_ballot_entry(
+                    meeting=info.meeting_id,
+                    index=i,
+                    time=now,
+                    ballot=ballot,
+                    signature=signature,
+                    authorisation=b"",
+                    holder=holder,
+                    staff=actor.username,
+                ),
+                authorisation=authorisation,
+            ),
+        )
+        session.add(
+            BallotRow(
+                estate_id=info.meeting.estate_id,
+                meeting_id=info.meeting.id,
+                ballot_hash=ballot_hash,
+                member_id=accepted.member_id,
+                public_key=bytes.fromhex(ballot.member),
+                channel=Channel.PROXY,
+                raw=raw,
+                signature=signature,
+                log_index=index,
+                received_at=now,
+                staff_id=actor.staff_id,
+                evidence_sha256=bytes.fromhex(authorisation),
+                proxy_holder=holder,
+            )
+        )
+        await audit(
+            session,
+            ctx,
+            actor,
+            "ballot.proxy",
+            estate_id=info.meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"member": accepted.member_id, "index": index, "holder": holder},
+            ip=ip,
+        )
+    receipt = build_receipt(entry=entry, service_key=ctx.log_key)
+    await _publish_turnout(ctx, info)
+    return receipt

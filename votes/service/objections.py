@@ -1,0 +1,322 @@
+"""Objections: by a member (signed with their credential key) or by staff; answered by the
+officer. Every objection must be answered before the result can be certified."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from crypto.canonical import CanonicalError, loads_canonical
+from crypto.signing import PublicKey, SignatureError
+from votes.record.entries import objection_answer_entry, objection_entry
+from votes.service._common import MeetingInfo, append, audit, find_meeting, require_state
+from votes.service.actors import Actor, require_estate, require_role, require_subdistrict
+from votes.service.context import ServiceContext
+from votes.service.errors import Conflict, Invalid, NotFound
+from votes.service.results import objection_deadline, tally_record
+from votes.service.schemas import (
+    AnswerObjectionRequest,
+    MemberObjectionRequest,
+    ObjectionOut,
+    StaffObjectionRequest,
+)
+from votes.storage.models import (
+    Credential,
+    CredentialStatus,
+    MeetingState,
+    Objection,
+    ObjectionState,
+    RosterMember,
+    StaffRole,
+)
+
+__all__ = [
+    "OBJECTION_DOMAIN",
+    "answer_objection",
+    "file_member_objection",
+    "file_staff_objection",
+    "list_objections",
+    "objection_body",
+]
+
+#: Signing domain of an owner's objection (crypto.signing.signed_message).
+OBJECTION_DOMAIN = "owner-vote/objection/v1"
+
+#: States in which objections may be lodged (the record allows them after approval
+#: until voting closes, and after the tally until certification).
+_FILING = (MeetingState.APPROVED, MeetingState.NOTICE, MeetingState.OPEN, MeetingState.TALLIED)
+
+Subject = Literal["roster", "agenda", "procedure", "tally", "other"]
+_SUBJECTS = ("roster", "agenda", "procedure", "tally", "other")
+
+
+def objection_body(*, meeting: str, member: str, subject: str, text: str, nonce: str) -> bytes:
+    """The canonical JSON an owner's phone signs (domain :data:`OBJECTION_DOMAIN`)."""
+    from crypto.canonical import canonical_json  # noqa: PLC0415
+
+    return canonical_json(
+        {
+            "v": 1,
+            "meeting": meeting,
+            "member": member,
+            "subject": subject,
+            "text": text,
+            "nonce": nonce,
+        }
+    )
+
+
+def _out(row: Objection) -> ObjectionOut:
+    return ObjectionOut(
+        id=row.id,
+        log_index=row.log_index,
+        subject=row.subject,
+        member_id=row.member_id,
+        by_staff=row.staff_id is not None,
+        text=row.text,
+        state=row.state,
+        answer=row.answer,
+        created_at=row.created_at,
+        answered_at=row.answered_at,
+    )
+
+
+async def _check_window(ctx: ServiceContext, session: Any, info: MeetingInfo) -> None:
+    require_state(info.meeting, "lodge an objection", *_FILING)
+    if info.meeting.state == MeetingState.TALLIED:
+        record = await tally_record(session, info.meeting)
+        assert record is not None
+        deadline = objection_deadline(info.meeting, record)
+        if ctx.now() >= deadline:
+            raise Conflict(
+                "objection_window_closed",
+                f"异议期已于 {deadline.isoformat()} 结束",
+                f"the objection window closed at {deadline.isoformat()}",
+                details={"objection_deadline": deadline.isoformat()},
+            )
+
+
+async def _record(
+    ctx: ServiceContext,
+    session: Any,
+    info: MeetingInfo,
+    *,
+    subject: Subject,
+    text: str,
+    member_id: str | None,
+    staff_id: uuid.UUID | None,
+) -> Objection:
+    now = ctx.now()
+    _, index = await append(
+        ctx,
+        session,
+        info,
+        lambda i: objection_entry(
+            meeting=info.meeting_id,
+            index=i,
+            time=now,
+            subject=subject,
+            member=member_id,
+            document=text.encode(),
+        ),
+    )
+    row = Objection(
+        estate_id=info.meeting.estate_id,
+        meeting_id=info.meeting.id,
+        member_id=member_id,
+        staff_id=staff_id,
+        subject=subject,
+        text=text,
+        state=ObjectionState.OPEN,
+        log_index=index,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def file_staff_objection(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request: StaffObjectionRequest,
+    *,
+    ip: str | None = None,
+) -> ObjectionOut:
+    """An objection recorded by staff in scope (e.g. one handed in on paper)."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        await _check_window(ctx, session, info)
+        if request.member_id is not None:
+            member = await session.get(
+                RosterMember, (info.meeting.estate_id, info.meeting.id, request.member_id)
+            )
+            if member is None:
+                raise Invalid(
+                    "unknown_member",
+                    f"名册中没有业主 {request.member_id}",
+                    f"member {request.member_id!r} is not in this meeting's roster",
+                )
+        row = await _record(
+            ctx,
+            session,
+            info,
+            subject=request.subject,
+            text=request.text,
+            member_id=request.member_id,
+            staff_id=actor.staff_id,
+        )
+        await audit(
+            session,
+            ctx,
+            actor,
+            "objection.file",
+            estate_id=info.meeting.estate_id,
+            target=f"objection:{row.id}",
+            details={"index": row.log_index},
+            ip=ip,
+        )
+        return _out(row)
+
+
+async def file_member_objection(
+    ctx: ServiceContext, code: str, request: MemberObjectionRequest
+) -> ObjectionOut:
+    """An owner's objection: :func:`objection_body` signed with their credential key."""
+    try:
+        body = loads_canonical(request.body.encode())
+    except (CanonicalError, ValueError) as exc:
+        raise Invalid(
+            "bad_objection", "异议内容格式错误", f"the objection body is not canonical JSON: {exc}"
+        ) from None
+    expected = {"v", "meeting", "member", "subject", "text", "nonce"}
+    if (
+        not isinstance(body, dict)
+        or set(body) != expected
+        or body["v"] != 1
+        or body["subject"] not in _SUBJECTS
+        or not isinstance(body["text"], str)
+        or not body["text"].strip()
+        or len(body["text"]) > 20000
+    ):
+        raise Invalid(
+            "bad_objection",
+            "异议内容格式错误",
+            f"the objection body must have exactly the fields {sorted(expected)}, v 1, "
+            f"a subject among {', '.join(_SUBJECTS)} and a non-empty text",
+        )
+    try:
+        key = PublicKey.from_hex(str(body["member"]))
+        signature = bytes.fromhex(request.signature)
+    except (SignatureError, ValueError):
+        raise Invalid("bad_objection", "凭证公钥无效", "the member key is not valid") from None
+    if not key.verify(OBJECTION_DOMAIN, request.body.encode(), signature):
+        raise Invalid("bad_signature", "异议签名无效", "the objection's signature does not verify")
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        if body["meeting"] != info.meeting_id:
+            raise Invalid(
+                "wrong_meeting",
+                "异议不属于本次会议",
+                f"the objection is for meeting {body['meeting']!r}, not {info.meeting_id!r}",
+            )
+        await _check_window(ctx, session, info)
+        credential = await session.get(
+            Credential, (info.meeting.estate_id, info.meeting.id, key.raw)
+        )
+        if credential is None or credential.status != CredentialStatus.ISSUED:
+            raise Invalid(
+                "unknown_member",
+                "该凭证不属于本次会议的有效业主",
+                "the key is not an active credential of this meeting",
+            )
+        row = await _record(
+            ctx,
+            session,
+            info,
+            subject=body["subject"],
+            text=body["text"],
+            member_id=credential.member_id,
+            staff_id=None,
+        )
+        return _out(row)
+
+
+async def answer_objection(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    objection_id: uuid.UUID,
+    request: AnswerObjectionRequest,
+    *,
+    ip: str | None = None,
+) -> ObjectionOut:
+    """The officer's answer (upheld / rejected), logged against the objection's entry."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        require_role(actor, StaffRole.OFFICER)
+        require_subdistrict(actor, info.estate.subdistrict_id)
+        require_state(info.meeting, "answer an objection", *_FILING)
+        row = await session.get(Objection, (info.meeting.estate_id, objection_id))
+        if row is None or row.meeting_id != info.meeting.id:
+            raise NotFound(
+                "objection_not_found", "找不到该异议", f"objection {objection_id} does not exist"
+            )
+        if row.state != ObjectionState.OPEN:
+            raise Conflict(
+                "objection_answered", "该异议已答复", "this objection has already been answered"
+            )
+        assert row.log_index is not None
+        now = ctx.now()
+        objection_index = row.log_index
+        await append(
+            ctx,
+            session,
+            info,
+            lambda i: objection_answer_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                objection=objection_index,
+                decision=request.decision,
+                document=request.text.encode(),
+                by=actor.username,
+            ),
+        )
+        row.state = (
+            ObjectionState.UPHELD if request.decision == "upheld" else ObjectionState.DISMISSED
+        )
+        row.answer = request.text
+        row.answered_by = actor.staff_id
+        row.answered_at = now
+        await audit(
+            session,
+            ctx,
+            actor,
+            "objection.answer",
+            estate_id=info.meeting.estate_id,
+            target=f"objection:{row.id}",
+            details={"decision": request.decision},
+            ip=ip,
+        )
+        return _out(row)
+
+
+async def list_objections(ctx: ServiceContext, actor: Actor, code: str) -> list[ObjectionOut]:
+    """The meeting's objections (staff in scope)."""
+    async with ctx.readers() as session:
+        info = await find_meeting(session, code)
+        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        rows = await session.execute(
+            select(Objection)
+            .where(
+                Objection.estate_id == info.meeting.estate_id,
+                Objection.meeting_id == info.meeting.id,
+            )
+            .order_by(Objection.created_at)
+        )
+        return [_out(r) for r in rows.scalars()]

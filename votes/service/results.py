@@ -1,0 +1,439 @@
+"""After the tally: certification or return by the officer, publication, archive."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.signing import Domain
+from votes.record.entries import (
+    CertificationEntry,
+    TallyEntry,
+    certification_body,
+    certification_entry,
+    decode_entry,
+    entry_hash,
+    publication_entry,
+    return_body,
+    return_entry,
+)
+from votes.service._common import (
+    MeetingInfo,
+    append,
+    audit,
+    checkpoint_note,
+    ensure_checkpoint,
+    find_meeting,
+    locked,
+    log_size,
+    meeting_settings,
+    require_convener,
+    require_officer,
+    require_state,
+    transition_out,
+)
+from votes.service._officers import check_signature, cosign, officer_key
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.errors import Conflict
+from votes.service.schemas import (
+    CertificationRequestOut,
+    CertifyRequest,
+    ReturnRequest,
+    TransitionOut,
+)
+from votes.storage import get_entries
+from votes.storage.models import (
+    Certification,
+    CertificationDecision,
+    Checkpoint,
+    CosignatureKind,
+    Meeting,
+    MeetingState,
+    Objection,
+    ObjectionState,
+    OfficerKey,
+    TallyRecord,
+)
+
+__all__ = [
+    "archive",
+    "certification_request",
+    "certify",
+    "objection_deadline",
+    "open_objections",
+    "publish_result",
+    "return_result",
+    "tally_entry_of",
+    "tally_record",
+]
+
+
+async def tally_record(session: AsyncSession, meeting: Meeting) -> TallyRecord | None:
+    return await session.scalar(
+        select(TallyRecord)
+        .where(TallyRecord.estate_id == meeting.estate_id, TallyRecord.meeting_id == meeting.id)
+        .order_by(TallyRecord.created_at.desc())
+        .limit(1)
+    )
+
+
+def objection_deadline(meeting: Meeting, record: TallyRecord) -> datetime:
+    days = meeting_settings(meeting).objection_days
+    return record.created_at + timedelta(days=days)
+
+
+async def tally_entry_of(session: AsyncSession, info: MeetingInfo) -> TallyEntry:
+    record = await tally_record(session, info.meeting)
+    if record is None or record.log_index is None:
+        raise Conflict("not_tallied", "会议尚未计票", "the meeting has not been tallied")
+    raw = await get_entries(
+        session,
+        estate_id=info.meeting.estate_id,
+        meeting_id=info.meeting.id,
+        start=record.log_index,
+        stop=record.log_index + 1,
+    )
+    entry = decode_entry(raw[0])
+    assert isinstance(entry, TallyEntry)
+    return entry
+
+
+async def open_objections(session: AsyncSession, meeting: Meeting) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Objection)
+        .where(
+            Objection.estate_id == meeting.estate_id,
+            Objection.meeting_id == meeting.id,
+            Objection.state == ObjectionState.OPEN,
+        )
+    )
+    return int(count or 0)
+
+
+async def certification_request(
+    ctx: ServiceContext, actor: Actor, code: str
+) -> CertificationRequestOut:
+    """What the officer's device signs to certify: the tally hash and the current checkpoint."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code)
+        require_officer(actor, info)
+        require_state(info.meeting, "certify", MeetingState.TALLIED)
+        tally = await tally_entry_of(session, info)
+        record = await tally_record(session, info.meeting)
+        assert record is not None
+        checkpoint = await ensure_checkpoint(ctx, session, info)
+        tally_hash = entry_hash(tally).hex()
+        body = certification_body(
+            meeting=info.meeting_id,
+            tally=tally_hash,
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
+        )
+        return CertificationRequestOut(
+            meeting=info.meeting_id,
+            tally=tally_hash,
+            checkpoint=await checkpoint_note(session, checkpoint),
+            checkpoint_size=checkpoint.size,
+            checkpoint_root=checkpoint.root.hex(),
+            certification_body=body.decode(),
+            open_objections=await open_objections(session, info.meeting),
+            objection_deadline=objection_deadline(info.meeting, record),
+        )
+
+
+async def _decision_checks(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: Actor,
+    info: MeetingInfo,
+    *,
+    public_key: str,
+    size: int,
+    action: str,
+) -> tuple[OfficerKey, TallyEntry, Checkpoint]:
+    require_officer(actor, info)
+    require_state(info.meeting, action, MeetingState.TALLIED)
+    key = await officer_key(session, actor, public_key.lower())
+    tally = await tally_entry_of(session, info)
+    current = await log_size(session, info.meeting)
+    if size != current:
+        raise Conflict(
+            "stale_checkpoint",
+            f"检查点已过期：日志现有 {current} 条，签署的是 {size} 条",
+            f"the signed checkpoint has size {size}, but the log now has {current} entries; "
+            "fetch the current checkpoint and sign again",
+            details={"size": size, "current": current},
+        )
+    checkpoint = await ensure_checkpoint(ctx, session, info)
+    return key, tally, checkpoint
+
+
+async def certify(
+    ctx: ServiceContext, actor: Actor, code: str, request: CertifyRequest, *, ip: str | None = None
+) -> TransitionOut:
+    """Officer certification: after the objection window, with every objection answered, a
+    Domain.CERTIFICATION signature naming the tally hash and the current checkpoint, and the
+    key's cosignature of that checkpoint."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        key, tally, checkpoint = await _decision_checks(
+            ctx,
+            session,
+            actor,
+            info,
+            public_key=request.public_key,
+            size=request.checkpoint_size,
+            action="certify",
+        )
+        meeting = info.meeting
+        record = await tally_record(session, meeting)
+        assert record is not None
+        now = ctx.now()
+        deadline = objection_deadline(meeting, record)
+        if now < deadline:
+            raise Conflict(
+                "objection_window_open",
+                f"异议期至 {deadline.isoformat()} 结束，之后才能确认",
+                f"the objection window runs until {deadline.isoformat()}; certify after it",
+                details={"objection_deadline": deadline.isoformat()},
+            )
+        pending = await open_objections(session, meeting)
+        if pending:
+            raise Conflict(
+                "objections_unanswered",
+                f"还有 {pending} 条异议未答复",
+                f"{pending} objection(s) are not answered yet",
+                details={"open_objections": pending},
+            )
+        tally_hash = entry_hash(tally).hex()
+        root = checkpoint.root.hex()
+        body = certification_body(
+            meeting=info.meeting_id, tally=tally_hash, size=checkpoint.size, root=root
+        )
+        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
+        await cosign(
+            ctx,
+            session,
+            info,
+            key=key,
+            checkpoint=checkpoint,
+            line=request.cosignature,
+            kind=CosignatureKind.CERTIFICATION,
+        )
+        _, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: certification_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                officer=key.note_name,
+                key_id=key.note_key_id.hex(),
+                tally=tally_hash,
+                size=checkpoint.size,
+                root=root,
+                signature=signature,
+            ),
+        )
+        session.add(
+            Certification(
+                estate_id=meeting.estate_id,
+                meeting_id=meeting.id,
+                officer_id=actor.staff_id,
+                officer_key_id=key.id,
+                decision=CertificationDecision.CERTIFIED,
+                signature=signature,
+                tally_hash=entry_hash(tally),
+                checkpoint_size=checkpoint.size,
+                log_index=index,
+                created_at=now,
+            )
+        )
+        meeting.state = MeetingState.CERTIFIED
+        meeting.updated_at = now
+        await ensure_checkpoint(ctx, session, info)
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.certify",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"index": index, "officer_key": key.note_name},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
+
+
+async def return_result(
+    ctx: ServiceContext, actor: Actor, code: str, request: ReturnRequest, *, ip: str | None = None
+) -> TransitionOut:
+    """Officer refuses to certify: a signed return naming the tally, checkpoint and reasons."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        key, tally, checkpoint = await _decision_checks(
+            ctx,
+            session,
+            actor,
+            info,
+            public_key=request.public_key,
+            size=request.checkpoint_size,
+            action="return",
+        )
+        meeting = info.meeting
+        tally_hash = entry_hash(tally).hex()
+        root = checkpoint.root.hex()
+        reason = hashlib.sha256(request.reason.encode()).hexdigest()
+        body = return_body(
+            meeting=info.meeting_id,
+            tally=tally_hash,
+            size=checkpoint.size,
+            root=root,
+            reason=reason,
+        )
+        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
+        await cosign(
+            ctx,
+            session,
+            info,
+            key=key,
+            checkpoint=checkpoint,
+            line=request.cosignature,
+            kind=CosignatureKind.CERTIFICATION,
+        )
+        now = ctx.now()
+        _, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: return_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                officer=key.note_name,
+                key_id=key.note_key_id.hex(),
+                tally=tally_hash,
+                size=checkpoint.size,
+                root=root,
+                reason=reason,
+                signature=signature,
+            ),
+        )
+        session.add(
+            Certification(
+                estate_id=meeting.estate_id,
+                meeting_id=meeting.id,
+                officer_id=actor.staff_id,
+                officer_key_id=key.id,
+                decision=CertificationDecision.RETURNED,
+                signature=signature,
+                tally_hash=entry_hash(tally),
+                checkpoint_size=checkpoint.size,
+                reason=request.reason,
+                log_index=index,
+                created_at=now,
+            )
+        )
+        meeting.state = MeetingState.RETURNED
+        meeting.updated_at = now
+        await ensure_checkpoint(ctx, session, info)
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.return",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"index": index, "officer_key": key.note_name},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
+
+
+# ------------------------------------------------------------------ publish / archive
+
+
+async def publish_result(
+    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+) -> TransitionOut:
+    """Publish the certified result on the bulletin (publication entry)."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        require_convener(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "publish the result", MeetingState.CERTIFIED)
+        certification = await session.scalar(
+            select(Certification).where(
+                Certification.estate_id == meeting.estate_id,
+                Certification.meeting_id == meeting.id,
+                Certification.decision == CertificationDecision.CERTIFIED,
+            )
+        )
+        assert certification is not None
+        assert certification.log_index is not None
+        raw = await get_entries(
+            session,
+            estate_id=meeting.estate_id,
+            meeting_id=meeting.id,
+            start=certification.log_index,
+            stop=certification.log_index + 1,
+        )
+        cert_entry = decode_entry(raw[0])
+        assert isinstance(cert_entry, CertificationEntry)
+        disclosure = meeting_settings(meeting).disclosure
+        now = ctx.now()
+        _, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: publication_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                certification=entry_hash(cert_entry).hex(),
+                disclosure=disclosure,
+            ),
+        )
+        meeting.state = MeetingState.PUBLISHED
+        meeting.updated_at = now
+        await ensure_checkpoint(ctx, session, info)
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.publish_result",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"index": index},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
+
+
+async def archive(
+    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+) -> TransitionOut:
+    """Archive a published or returned meeting (no log entry: the record is complete)."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        require_convener(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "archive", MeetingState.PUBLISHED, MeetingState.RETURNED)
+        meeting.state = MeetingState.ARCHIVED
+        meeting.updated_at = ctx.now()
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.archive",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            ip=ip,
+        )
+        return await transition_out(session, info, None)

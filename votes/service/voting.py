@@ -1,0 +1,195 @@
+"""Opening, closing and tallying a meeting (by the scheduler, or staff catching up)."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from votes.record.entries import (
+    ClosingEntry,
+    closing_entry,
+    decode_entry,
+    entry_hash,
+    open_entry,
+    tally_entry,
+)
+from votes.service._common import (
+    MeetingInfo,
+    append,
+    audit,
+    ensure_checkpoint,
+    load_notice,
+    locked,
+    require_convener,
+    require_state,
+    transition_out,
+)
+from votes.service._tally import compute_result
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.errors import Conflict
+from votes.service.schemas import (
+    TransitionOut,
+)
+from votes.storage import get_entries, get_root
+from votes.storage.models import (
+    MeetingState,
+    TallyRecord,
+)
+
+__all__ = ["close_meeting", "open_locked", "open_meeting", "tally_meeting"]
+
+
+async def open_meeting(
+    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+) -> TransitionOut:
+    """Open voting (not before ``open_at``); the scheduler calls this with ``actor`` None."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        if actor is not None:
+            require_convener(actor, info)
+        index = await open_locked(ctx, session, info, actor, ip=ip)
+        return await transition_out(session, info, index)
+
+
+async def open_locked(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    info: MeetingInfo,
+    actor: Actor | None,
+    *,
+    ip: str | None = None,
+) -> int:
+    meeting = info.meeting
+    require_state(meeting, "open", MeetingState.NOTICE)
+    now = ctx.now()
+    assert meeting.open_at is not None
+    assert meeting.close_at is not None
+    if now < meeting.open_at:
+        raise Conflict(
+            "too_early",
+            f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
+            f"voting opens at {meeting.open_at.isoformat()}; it is {now.isoformat()}",
+            details={"open_at": meeting.open_at.isoformat()},
+        )
+    _, index = await append(
+        ctx, session, info, lambda i: open_entry(meeting=info.meeting_id, index=i, time=now)
+    )
+    meeting.state = MeetingState.OPEN
+    meeting.updated_at = now
+    await audit(
+        session,
+        ctx,
+        actor,
+        "meeting.open",
+        estate_id=meeting.estate_id,
+        target=f"meeting:{meeting.code}",
+        details={"index": index},
+        ip=ip,
+    )
+    return index
+
+
+async def close_meeting(
+    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+) -> TransitionOut:
+    """Close voting at ``close_at`` (never before): the closing entry, written once."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        if actor is not None:
+            require_convener(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "close", MeetingState.OPEN)
+        now = ctx.now()
+        assert meeting.close_at is not None
+        if now < meeting.close_at:
+            raise Conflict(
+                "too_early",
+                f"投票截止时间未到（{meeting.close_at.isoformat()}）",
+                f"voting closes at {meeting.close_at.isoformat()}; it is {now.isoformat()}",
+                details={"close_at": meeting.close_at.isoformat()},
+            )
+        close_at = meeting.close_at
+        _, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: closing_entry(meeting=info.meeting_id, index=i, time=now, closed_at=close_at),
+        )
+        meeting.state = MeetingState.CLOSED
+        meeting.updated_at = now
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.close",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"index": index},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
+
+
+async def tally_meeting(
+    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+) -> TransitionOut:
+    """Count a closed meeting from its log (votes.tally), sign and log the result, once."""
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        if actor is not None:
+            require_convener(actor, info)
+        meeting = info.meeting
+        require_state(meeting, "tally", MeetingState.CLOSED)
+        notice = await load_notice(session, info)
+        raw = await get_entries(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
+        entries = [decode_entry(data) for data in raw]
+        closings = [e for e in entries if isinstance(e, ClosingEntry)]
+        if not closings:
+            raise Conflict("not_closed", "日志中没有截止记录", "the log has no closing entry")
+        size = closings[0].index + 1
+        root = await get_root(
+            session, estate_id=meeting.estate_id, meeting_id=meeting.id, size=size
+        )
+        result = compute_result(notice, entries[:size])
+        now = ctx.now()
+        entry, index = await append(
+            ctx,
+            session,
+            info,
+            lambda i: tally_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                inputs_size=size,
+                inputs_root=root,
+                result=result,
+                service_key=ctx.log_key,
+            ),
+        )
+        session.add(
+            TallyRecord(
+                estate_id=meeting.estate_id,
+                meeting_id=meeting.id,
+                result=msgspec.json.encode(entry.result, order="sorted"),
+                result_hash=entry_hash(entry),
+                signature=bytes.fromhex(entry.signature),
+                checkpoint_size=size,
+                log_index=index,
+                created_at=now,
+            )
+        )
+        meeting.state = MeetingState.TALLIED
+        meeting.updated_at = now
+        await ensure_checkpoint(ctx, session, info)
+        await audit(
+            session,
+            ctx,
+            actor,
+            "meeting.tally",
+            estate_id=meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"index": index, "inputs_size": size},
+            ip=ip,
+        )
+        return await transition_out(session, info, index)
