@@ -27,3 +27,42 @@ def shared_testdata() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+def _service_unavailable(what: str, url: str, error: Exception) -> None:
+    """Skip locally when a real service is absent; fail in CI where it is required."""
+    message = f"{what} not reachable at {url}: {error}"
+    if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of the real PostgreSQL used by contract tests (asyncpg driver)."""
+    url = os.environ.get(
+        "VOTES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 2):
+            pass
+    except OSError as error:
+        _service_unavailable("PostgreSQL", url, error)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real Redis used by store and channel contract tests."""
+    url = os.environ.get("VOTES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        _service_unavailable("Redis", url, error)
+    return url

@@ -53,7 +53,10 @@ async def _postgres_backend(tmp_path: Path) -> AsyncIterator[Backend]:
             await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     except (OSError, DBAPIError) as exc:
         await admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
+        message = f"PostgreSQL not reachable at {url}: {exc}"
+        if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     try:
         yield Backend(
             name="postgresql",
