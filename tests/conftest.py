@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,9 +46,6 @@ def postgres_url() -> str:
     url = os.environ.get(
         "VOTES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
     )
-    import socket
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 2):
@@ -59,8 +59,6 @@ def postgres_url() -> str:
 def redis_url() -> str:
     """URL of the real Redis used by store and channel contract tests."""
     url = os.environ.get("VOTES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    import redis
-
     try:
         redis.Redis.from_url(url, socket_timeout=2).ping()
     except redis.RedisError as error:

@@ -15,8 +15,13 @@ __all__ = ["main"]
 
 # command name -> "module:attribute" of a click.Command
 _COMMANDS: dict[str, str] = {
+    "db": "votes.cli.db_cmd:db",
     "tally": "votes.cli.tally_cmd:tally",
     "roster": "votes.cli.roster_cmd:roster",
+    "verify": "votes.cli.verify_cmd:verify",
+    "simulate": "votes.cli.simulate_cmd:simulate",
+    "serve": "votes.cli.serve_cmd:serve",
+    "admin": "votes.cli.admin_cmd:admin",
 }
 
 

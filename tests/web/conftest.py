@@ -1,0 +1,287 @@
+"""Fixtures of the web tests: a migrated database (SQLite or PostgreSQL), the app, a client.
+
+Every test gets its own database: a copy of a migrated SQLite file, or on
+PostgreSQL its own schema (``search_path``), so tests running in parallel
+never meet. To keep the suite fast, SQLite states that many tests start from
+(the demo meeting, the lifecycle scenario at each step) are built once per
+session and copied (:class:`Snapshots`); all SQLite tests share one log key
+and secret so a copied database stays consistent with the keys that signed it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.web.live_server import migrate
+from votes.service import accounts
+from votes.service.context import ServiceContext, build_context
+from votes.service.demo import seed_demo
+from votes.service.schemas import CreateStaffRequest
+from votes.settings import Settings
+from votes.storage import create_engine, upgrade
+from votes.storage.models import StaffRole
+from web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+
+# Fast password hashing for tests (the parameters are settings, not code).
+FAST_ARGON2: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "argon2_parallelism": 1,
+}
+
+# One log key and session secret for every SQLite test of the process (see module doc).
+_SECRET: Final = "web-test-secret-" + secrets.token_urlsafe(32)
+_SHARED_KEY: list[Path] = []
+
+
+def _shared_log_key() -> Path:
+    """The log key file shared by this process's tests (made on first use, removed at exit)."""
+    if not _SHARED_KEY:
+        folder = Path(tempfile.mkdtemp(prefix="votes-web-test-keys-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "log-key"
+        path.write_text(secrets.token_bytes(32).hex() + "\n")
+        path.chmod(0o600)
+        _SHARED_KEY.append(path)
+    return _SHARED_KEY[0]
+
+
+class FakeClock:
+    """An aware UTC clock that tests move forward."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Backend:
+    name: str
+    settings: Settings
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    def engine(self) -> AsyncEngine:
+        return create_engine(self.settings, connect_args=self.connect_args)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "demo": False,
+        "log_key_file": _shared_log_key(),
+        "secret_key": _SECRET,
+        **FAST_ARGON2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Snapshots:
+    """Saved SQLite databases (with the state tests need to continue from them)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.saved: dict[str, Any] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.saved
+
+    async def save(self, name: str, engine: AsyncEngine, database: Path, state: Any) -> None:
+        await engine.dispose()  # closing every connection checkpoints the WAL into the file
+        shutil.copyfile(database, self.folder / f"{name}.db")
+        self.saved[name] = state
+
+    async def restore(self, name: str, engine: AsyncEngine, database: Path) -> Any:
+        await engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(self.folder / f"{name}.db", database)
+        return self.saved[name]
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
+
+
+@pytest.fixture
+def backend_name() -> str:
+    """SQLite by default; contract tests parametrise it (``indirect``) over both databases."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, copied for each test (migrating each time is slower)."""
+    settings = make_settings(tmp_path_factory.mktemp("template"))
+    migrate(settings)
+    return settings.data_dir / "votes.db"
+
+
+@pytest.fixture
+async def backend(
+    request: pytest.FixtureRequest, backend_name: str, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    if backend_name == "sqlite":
+        settings = make_settings(tmp_path)
+        settings.ensure_data_dir()
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, settings.data_dir / "votes.db")
+        yield Backend("sqlite", settings)
+        return
+    url = request.getfixturevalue("postgres_url")
+    settings = make_settings(
+        tmp_path,
+        database_url=url,
+        secret_key="web-test-secret-" + "x" * 32,
+        log_key_file=tmp_path / "log-key",
+    )
+    schema = f"votes_web_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(settings)
+    try:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except (OSError, DBAPIError) as error:
+        await admin.dispose()
+        if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL unusable at {url}: {error}")
+        pytest.skip(f"PostgreSQL unusable at {url}: {error}")
+    try:
+        yield Backend("postgresql", settings, {"server_settings": {"search_path": schema}})
+    finally:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
+    made = backend.engine()
+    try:
+        if backend.name != "sqlite":  # the SQLite file is a copy of a migrated template
+            await upgrade(made)
+        yield made
+    finally:
+        await made.dispose()
+
+
+@pytest.fixture
+async def ctx(backend: Backend, engine: AsyncEngine, clock: FakeClock) -> ServiceContext:
+    return await build_context(backend.settings, engine=engine, clock=clock)
+
+
+@pytest.fixture
+def app(ctx: ServiceContext) -> Litestar:
+    return create_app(ctx.settings, context=ctx, scheduler=False, seed_demo=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+StaffFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def make_staff(ctx: ServiceContext) -> StaffFactory:
+    """Create a staff account directly in the service (the bootstrap path)."""
+
+    async def make(
+        username: str,
+        role: StaffRole,
+        *,
+        estate_ids: list[int] | None = None,
+        subdistrict_ids: list[int] | None = None,
+    ) -> Any:
+        return await accounts.create_staff(
+            ctx,
+            None,
+            CreateStaffRequest(
+                username=username,
+                password=PASSWORD,
+                role=role,
+                display_name=username,
+                estate_ids=estate_ids or [],
+                subdistrict_ids=subdistrict_ids or [],
+            ),
+        )
+
+    return make
+
+
+async def login(client: AsyncTestClient[Litestar], username: str) -> str:
+    """Log in; return the CSRF token to send in ``X-CSRFToken``."""
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token = response.headers["x-csrftoken"]
+    client.headers["X-CSRFToken"] = token
+    return token
+
+
+@pytest.fixture
+async def demo(
+    ctx: ServiceContext, backend: Backend, engine: AsyncEngine, snapshots: Snapshots
+) -> Any:
+    """The demo estate with an OPEN meeting and a few credential letters (DemoInfo)."""
+    database = backend.settings.data_dir / "votes.db"
+    if backend.name == "sqlite" and "demo" in snapshots:
+        return await snapshots.restore("demo", engine, database)
+    info = await seed_demo(ctx)
+    assert info is not None
+    if backend.name == "sqlite":
+        await snapshots.save("demo", engine, database, info)
+    return info
+
+
+@pytest.fixture
+def s(  # noqa: PLR0917 - pytest passes fixtures positionally
+    client: AsyncTestClient[Litestar],
+    clock: FakeClock,
+    make_staff: StaffFactory,
+    snapshots: Snapshots,
+    engine: AsyncEngine,
+    backend: Backend,
+) -> Any:
+    """The lifecycle scenario (tests/web/scenario.py) on this test's database."""
+    from tests.web.scenario import Scenario  # noqa: PLC0415 - scenario imports this module
+
+    return Scenario(
+        client,
+        clock,
+        make_staff,
+        snapshots=snapshots if backend.name == "sqlite" else None,
+        engine=engine,
+        database=backend.settings.data_dir / "votes.db",
+    )

@@ -1,0 +1,157 @@
+"""POST /meetings/{code}/ballots and the per-credential rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from crypto.merkle import verify_inclusion
+from crypto.notes import Checkpoint
+from tests.web.conftest import make_settings
+from tests.web.support import public_meeting, signed_ballot
+from votes.record.ballot import ballot_bytes
+from votes.record.bundle import decode_bundle
+from votes.record.entries import BallotEntry, decode_entry, entry_hash
+from votes.service.context import ServiceContext
+from votes.settings import RateLimit
+from web.app import create_app
+
+
+async def test_signed_ballot_is_receipted_and_in_the_log(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    expected_hash = hashlib.sha256(body["ballot"].encode()).hexdigest()
+    assert receipt["body"]["ballot"] == expected_hash
+    proof = await client.get(
+        f"/api/v1/meetings/{demo.meeting_code}/proof/inclusion", params={"hash": expected_hash}
+    )
+    assert proof.status_code == 200, proof.text
+    data = proof.json()
+    verify_inclusion(
+        leaf_hash=bytes.fromhex(data["leaf_hash"]),
+        index=data["index"],
+        size=data["size"],
+        proof=[bytes.fromhex(h) for h in data["proof"]],
+        root=_root_of(data["checkpoint"]),
+    )
+    assert data["index"] == receipt["body"]["index"]
+
+
+def _root_of(note: str) -> bytes:
+    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
+
+
+async def test_same_ballot_twice_returns_the_same_receipt(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    first = await client.post(url, json=body)
+    second = await client.post(url, json=body)
+    assert first.status_code == 201
+    assert second.status_code == 201
+    assert first.json() == second.json()
+
+
+async def test_forged_signature_is_refused_with_bad_signature(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    body["signature"] = "00" * 64
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 422
+    assert response.json()["code"] == "bad_signature"
+
+
+async def test_ballot_bytes_must_be_exactly_what_was_signed(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    body["ballot"] = body["ballot"].replace(",", ", ", 1)  # same JSON value, other bytes
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 422
+    assert response.json()["code"] == "not_canonical"
+
+
+async def test_ballot_for_unknown_meeting_is_404(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    response = await client.post("/api/v1/meetings/NOSUCH/ballots", json=body)
+    assert response.status_code == 404
+    assert response.json()["code"] == "meeting_not_found"
+
+
+async def test_ballot_with_a_malformed_signature_field_is_400(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[0])
+    body["signature"] = "zz"
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+
+
+async def test_ballot_needs_no_csrf_token_even_with_a_session_cookie(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    """The ballot route ignores sessions: a stale staff cookie must not block a vote."""
+    meeting = await public_meeting(client, demo.meeting_code)
+    client.cookies.set("ov_session", "stale")
+    body = signed_ballot(meeting, demo.letters[1])
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 201, response.text
+
+
+async def test_per_credential_limit_answers_429_with_retry_after(
+    ctx: ServiceContext, tmp_path: Path, demo: Any
+) -> None:
+    settings = make_settings(tmp_path, rate_limit_ballots=RateLimit(count=2, period_seconds=60))
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    async with AsyncTestClient(app=app) as client:
+        meeting = await public_meeting(client, demo.meeting_code)
+        url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+        body = signed_ballot(meeting, demo.letters[0])
+        statuses = [(await client.post(url, json=body)).status_code for _ in range(2)]
+        refused = await client.post(url, json=body)
+        # Another credential is not affected by the first one's limit.
+        other = await client.post(url, json=signed_ballot(meeting, demo.letters[1]))
+    assert statuses == [201, 201]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "ballot_rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 61
+    assert other.status_code == 201
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+async def test_ballot_entry_is_the_logged_ballot_on_each_database(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    body = signed_ballot(meeting, demo.letters[2])
+    response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=body)
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    bundle = await client.get(f"/api/v1/meetings/{demo.meeting_code}/bundle")
+    assert bundle.status_code == 200
+    entries = decode_bundle(bundle.content).entries
+    entry = decode_entry(bytes(entries[receipt["body"]["index"]]))
+    assert isinstance(entry, BallotEntry)
+    assert ballot_bytes(entry.ballot) == body["ballot"].encode()
+    assert entry.signature == body["signature"]
+    assert entry_hash(entry).hex() == receipt["body"]["entry"]

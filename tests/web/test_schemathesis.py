@@ -1,0 +1,61 @@
+"""Schemathesis over the OpenAPI schema, in-process (ASGI), against the embedded default.
+
+Bounded and deterministic: a few derandomised examples per operation, and
+the check that matters here — no request, valid or not, makes the server
+fail (no 5xx), and every error keeps the JSON error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.web.conftest import make_settings
+from tests.web.live_server import migrate
+from web.app import create_app
+
+schemathesis = pytest.importorskip("schemathesis")
+asgi = pytest.importorskip("schemathesis.python.asgi")
+
+
+@pytest.fixture(scope="module")
+def web_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    app_settings = make_settings(tmp_path_factory.mktemp("schemathesis"))
+    migrate(app_settings)
+    app = create_app(app_settings, scheduler=False, seed_demo=True)
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    # An event stream never ends by itself; it has its own tests (test_sse.py).
+    yield schema.exclude(path_regex=r".*/turnout/stream$")
+    asgi.shutdown_lifespans()
+
+
+schema = schemathesis.pytest.from_fixture("web_schema")
+
+
+@schema.parametrize()  # type: ignore[untyped-decorator]
+@settings(
+    max_examples=3,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_no_request_makes_the_server_fail(case: Any) -> None:
+    response = case.call()
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+    if response.status_code >= 400:
+        body = response.json()
+        assert isinstance(body.get("code"), str), response.text
+        assert isinstance(body.get("message"), str), response.text
+
+
+def test_schema_is_served_and_names_every_api_route(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path), scheduler=False, seed_demo=False)
+    paths = set(app.openapi_schema.paths or {})
+    assert "/api/v1/meetings/{code}/ballots" in paths
+    assert "/api/v1/meetings/{code}/proof/inclusion" in paths
+    assert all(path.startswith("/api/v1/") for path in paths)

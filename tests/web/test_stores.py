@@ -1,0 +1,149 @@
+"""The session / rate-limit stores: one contract over memory and Redis, and Redis outages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from votes.settings import Settings
+from web.stores import (
+    RATE_LIMIT_STORE,
+    SESSION_STORE,
+    ResilientStore,
+    StoreUnavailableError,
+    build_stores,
+    redis_client,
+)
+
+
+def _closed_port_url() -> str:
+    """A redis:// URL nobody listens on (the port was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[ResilientStore]:
+    if request.param == "memory":
+        yield ResilientStore(name="t", redis=None, fail_mode="unavailable")
+        return
+    url = request.getfixturevalue("redis_url")
+    made = ResilientStore(
+        name="t",
+        redis=redis_client(url),
+        fail_mode="unavailable",
+        namespace=f"owner-vote-test-{uuid.uuid4().hex}",
+    )
+    try:
+        yield made
+    finally:
+        await made.delete_all()
+        await made.close()
+
+
+async def test_set_then_get_returns_the_value(store: ResilientStore) -> None:
+    await store.set("k", b"value", expires_in=60)
+    assert await store.get("k") == b"value"
+    assert await store.exists("k")
+
+
+async def test_missing_key_reads_none(store: ResilientStore) -> None:
+    assert await store.get("absent") is None
+    assert not await store.exists("absent")
+
+
+async def test_delete_removes_the_value(store: ResilientStore) -> None:
+    await store.set("k", "text")
+    await store.delete("k")
+    assert await store.get("k") is None
+
+
+async def test_expiry_is_reported_and_enforced(store: ResilientStore) -> None:
+    await store.set("short", b"x", expires_in=1)
+    remaining = await store.expires_in("short")
+    assert remaining is not None
+    assert 0 <= remaining <= 1
+    await asyncio.sleep(1.2)
+    assert await store.get("short") is None
+
+
+async def test_incr_counts_up_from_one(store: ResilientStore) -> None:
+    assert [await store.incr("c", expires_in=60) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_incr_restarts_after_expiry(store: ResilientStore) -> None:
+    await store.incr("c", expires_in=1)
+    await asyncio.sleep(1.2)
+    assert await store.incr("c", expires_in=1) == 1
+
+
+async def test_namespaces_do_not_see_each_other(store: ResilientStore) -> None:
+    other = store.with_namespace("other")
+    await store.set("k", b"outer")
+    assert await other.get("k") is None
+
+
+async def test_two_clients_share_one_redis_counter(redis_url: str) -> None:
+    namespace = f"owner-vote-test-{uuid.uuid4().hex}"
+    first = ResilientStore(
+        name="a", redis=redis_client(redis_url), fail_mode="fallback", namespace=namespace
+    )
+    second = ResilientStore(
+        name="b", redis=redis_client(redis_url), fail_mode="fallback", namespace=namespace
+    )
+    try:
+        await first.incr("shared", expires_in=60)
+        assert await second.incr("shared", expires_in=60) == 2
+    finally:
+        await first.delete_all()
+        await first.close()
+        await second.close()
+
+
+async def test_fallback_store_keeps_working_when_redis_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = ResilientStore(
+        name=RATE_LIMIT_STORE, redis=redis_client(_closed_port_url()), fail_mode="fallback"
+    )
+    with caplog.at_level(logging.WARNING, logger="web.stores"):
+        await store.set("k", b"v")
+        assert await store.get("k") == b"v"
+        assert await store.incr("c", expires_in=60) == 1
+        assert await store.incr("c", expires_in=60) == 2
+    outage_lines = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(outage_lines) == 1  # one line per outage, not one per request
+    await store.close()
+
+
+async def test_unavailable_store_raises_when_redis_is_down() -> None:
+    store = ResilientStore(
+        name=SESSION_STORE, redis=redis_client(_closed_port_url()), fail_mode="unavailable"
+    )
+    with pytest.raises(StoreUnavailableError, match="sessions"):
+        await store.get("session-id")
+    # The circuit breaker is open now: the next call fails without a new attempt.
+    with pytest.raises(StoreUnavailableError):
+        await store.set("session-id", b"{}")
+    await store.close()
+
+
+def test_build_stores_uses_memory_without_redis(tmp_path: object) -> None:
+    stores = build_stores(Settings(data_dir=tmp_path))  # type: ignore[arg-type]
+    assert set(stores) == {SESSION_STORE, RATE_LIMIT_STORE}
+    assert not any(store.uses_redis for store in stores.values())
+
+
+def test_build_stores_uses_redis_when_configured(tmp_path: object) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")  # type: ignore[arg-type]
+    stores = build_stores(settings)
+    assert all(store.uses_redis for store in stores.values())
+    assert stores[SESSION_STORE].fail_mode == "unavailable"
+    assert stores[RATE_LIMIT_STORE].fail_mode == "fallback"

@@ -1,0 +1,93 @@
+"""Staff login, logout, the current account, staff accounts and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from votes.service import accounts
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.schemas import AuditOut, CreateStaffRequest, LoginRequest, StaffOut
+from web.auth import (
+    CSRF_HEADER,
+    end_session,
+    issue_csrf_token,
+    require_session_store,
+    start_session,
+)
+from web.ratelimit import LOGIN_RATE_LIMIT, client_address
+
+__all__ = ["AuthController", "StaffController"]
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth 登录"]  # noqa: RUF012
+
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Log in (staff)",
+        description=(
+            "Starts a server-side session (HttpOnly cookie `ov_session`) and sets the CSRF "
+            "cookie `csrftoken`; its value is also returned in the `X-CSRFToken` header. "
+            "Later state-changing requests with the session cookie must send it back in "
+            "`X-CSRFToken`. Rate limited per client (VOTES_RATE_LIMIT_LOGIN)."
+        ),
+        opt={"exclude_from_csrf": True, LOGIN_RATE_LIMIT: True},
+    )
+    async def login(
+        self, request: Request[Any, Any, Any], ctx: ServiceContext, data: LoginRequest
+    ) -> Response[StaffOut]:
+        await require_session_store(request)
+        actor = await accounts.authenticate(
+            ctx, data.username, data.password, ip=client_address(request)
+        )
+        start_session(request, actor)
+        token, cookie = issue_csrf_token(ctx.settings)
+        return Response(
+            await accounts.staff_info(ctx, actor),
+            cookies=[cookie],
+            headers={CSRF_HEADER: token},
+        )
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Log out")
+    async def logout(
+        self, request: Request[Any, Any, Any], ctx: ServiceContext, maybe_actor: Actor | None
+    ) -> None:
+        if maybe_actor is not None:
+            await accounts.audit(ctx, maybe_actor, "logout", ip=client_address(request))
+        end_session(request)
+
+    @get("/me", summary="The logged-in staff account")
+    async def me(self, ctx: ServiceContext, actor: Actor) -> StaffOut:
+        return await accounts.staff_info(ctx, actor)
+
+
+class StaffController(Controller):
+    path = "/"
+    tags = ["staff 工作人员"]  # noqa: RUF012
+
+    @post("/staff", summary="Create a staff account (operator)")
+    async def create_staff(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        data: CreateStaffRequest,
+    ) -> StaffOut:
+        return await accounts.create_staff(ctx, actor, data, ip=client_address(request))
+
+    @get("/audit", summary="Recent audit records of staff actions in the caller's scope")
+    async def audit(
+        self,
+        ctx: ServiceContext,
+        actor: Actor,
+        estate_id: int | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    ) -> list[AuditOut]:
+        return await accounts.list_audit(ctx, actor, estate_id=estate_id, limit=limit)

@@ -1,0 +1,90 @@
+"""Objections: by an owner (signed with their credential) or by staff; answered by the officer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK
+
+from votes.service import objections
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.schemas import (
+    AnswerObjectionRequest,
+    MemberObjectionRequest,
+    ObjectionOut,
+    StaffObjectionRequest,
+)
+from web.auth import SKIP_SESSION
+from web.ratelimit import CredentialLimiter, ballot_member_key, client_address
+from web.routes.api.meetings import MeetingCode
+
+__all__ = ["ObjectionController"]
+
+
+class ObjectionController(Controller):
+    path = "/meetings/{code:str}/objections"
+    tags = ["objections 异议"]  # noqa: RUF012
+
+    @post(
+        "/",
+        summary="An owner's objection, signed with their credential key (no login)",
+        description=(
+            "Body: the canonical objection JSON as a string "
+            '(`{"meeting","member","nonce","subject","text","v":1}`) and the Ed25519 '
+            "signature by the member's credential key with domain `owner-vote/objection/v1`. "
+            "Limited per credential key like ballots."
+        ),
+        opt={SKIP_SESSION: True},
+    )
+    async def file_member(
+        self,
+        ctx: ServiceContext,
+        ballot_limiter: CredentialLimiter,
+        code: MeetingCode,
+        data: MemberObjectionRequest,
+    ) -> ObjectionOut:
+        member = ballot_member_key(data.body)
+        if member is not None:
+            await ballot_limiter.hit(member)
+        return await objections.file_member_objection(ctx, code, data)
+
+    @post("/staff", summary="An objection recorded by staff (in scope)")
+    async def file_staff(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        code: MeetingCode,
+        data: StaffObjectionRequest,
+    ) -> ObjectionOut:
+        return await objections.file_staff_objection(
+            ctx, actor, code, data, ip=client_address(request)
+        )
+
+    @get("/", summary="The meeting's objections (staff in scope)")
+    async def list_all(
+        self, ctx: ServiceContext, actor: Actor, code: MeetingCode
+    ) -> list[ObjectionOut]:
+        return await objections.list_objections(ctx, actor, code)
+
+    @post(
+        "/{objection_id:uuid}/answer",
+        status_code=HTTP_200_OK,
+        summary="The officer's answer to an objection",
+    )
+    async def answer(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        code: MeetingCode,
+        objection_id: uuid.UUID,
+        data: AnswerObjectionRequest,
+    ) -> ObjectionOut:
+        return await objections.answer_objection(
+            ctx, actor, code, objection_id, data, ip=client_address(request)
+        )

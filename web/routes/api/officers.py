@@ -1,0 +1,48 @@
+"""Officer keys: an officer enrols the public half of a key held on their own device."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK
+
+from votes.service import accounts
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.schemas import OfficerKeyOut, OfficerKeyRequest
+from web.ratelimit import client_address
+
+__all__ = ["OfficerKeyController"]
+
+
+class OfficerKeyController(Controller):
+    path = "/officer-keys"
+    tags = ["officer keys 街道办密钥"]  # noqa: RUF012
+
+    @post("/", summary="Enrol an officer's Ed25519 public key (officer)")
+    async def enrol(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        data: OfficerKeyRequest,
+    ) -> OfficerKeyOut:
+        return await accounts.enrol_officer_key(
+            ctx, actor, data.public_key, data.name, ip=client_address(request)
+        )
+
+    @get("/", summary="Officer keys (an officer sees their own; an operator all)")
+    async def list_keys(self, ctx: ServiceContext, actor: Actor) -> list[OfficerKeyOut]:
+        return await accounts.list_officer_keys(ctx, actor)
+
+    @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        key_id: uuid.UUID,
+    ) -> OfficerKeyOut:
+        return await accounts.revoke_officer_key(ctx, actor, key_id, ip=client_address(request))

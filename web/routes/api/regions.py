@@ -1,0 +1,99 @@
+"""Regions (city → district → subdistrict), estates, and roster import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from votes.service import regions
+from votes.service.actors import Actor
+from votes.service.context import ServiceContext
+from votes.service.errors import Invalid
+from votes.service.schemas import (
+    CreateEstateRequest,
+    CreateRegionRequest,
+    EstateOut,
+    RegionOut,
+    RosterImportOut,
+)
+from web.ratelimit import client_address
+
+__all__ = ["RegionController"]
+
+#: The multipart body may carry the largest roster the service accepts plus form overhead.
+_UPLOAD_BODY_BYTES = regions.MAX_ROSTER_BYTES + 64 * 1024
+
+
+class RegionController(Controller):
+    path = "/"
+    tags = ["regions 区域与小区"]  # noqa: RUF012
+
+    @post("/regions", summary="Create a city, district or subdistrict (operator)")
+    async def create_region(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        data: CreateRegionRequest,
+    ) -> RegionOut:
+        return await regions.create_region(ctx, actor, data, ip=client_address(request))
+
+    @get("/regions", summary="All regions (staff)")
+    async def list_regions(self, ctx: ServiceContext, actor: Actor) -> list[RegionOut]:
+        return await regions.list_regions(ctx)
+
+    @post("/estates", summary="Create an estate in a subdistrict (operator)")
+    async def create_estate(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        data: CreateEstateRequest,
+    ) -> EstateOut:
+        return await regions.create_estate(ctx, actor, data, ip=client_address(request))
+
+    @get("/estates", summary="The estates in the caller's scope")
+    async def list_estates(self, ctx: ServiceContext, actor: Actor) -> list[EstateOut]:
+        return await regions.list_estates(ctx, actor)
+
+    @get("/estates/{estate_id:int}", summary="One estate (in scope)")
+    async def get_estate(self, ctx: ServiceContext, actor: Actor, estate_id: int) -> EstateOut:
+        return await regions.get_estate(ctx, actor, estate_id)
+
+    @post(
+        "/estates/{estate_id:int}/roster",
+        summary="Import the estate roster (multipart field `file`: CSV or XLSX)",
+        description=(
+            "All or nothing: any problem refuses the whole file with 422 `input_invalid` and "
+            "every problem (row, column, code) in `details.problems`."
+        ),
+        request_max_body_size=_UPLOAD_BODY_BYTES,
+    )
+    async def import_roster(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: ServiceContext,
+        actor: Actor,
+        estate_id: int,
+        data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> RosterImportOut:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Invalid(
+                "file_missing",
+                "请在表单字段 file 中上传名册文件（CSV 或 XLSX）",
+                "upload the roster file (CSV or XLSX) in the form field `file`",
+            )
+        content = await upload.read()
+        return await regions.import_roster(
+            ctx,
+            actor,
+            estate_id,
+            upload.filename or "roster",
+            content,
+            ip=client_address(request),
+        )
