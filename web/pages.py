@@ -18,7 +18,16 @@ SHANGHAI: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def page_language(request: Request[Any, Any, Any]) -> Language:
-    return language_of(request)
+    """Pages are Chinese unless the reader switches with ``?lang=en``.
+
+    The browser's ``Accept-Language`` is deliberately not consulted: a notice
+    of an owners' meeting is a Chinese document, and many owners' phones are
+    set to English without the owner reading English.
+    """
+    if request.query_params.get("lang"):
+        return language_of(request)
+    settings = getattr(request.app.state, "settings", None)
+    return "en" if settings is not None and settings.language == "en" else "zh-CN"
 
 
 def local_time(moment: datetime | None, language: Language) -> str:
