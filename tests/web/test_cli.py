@@ -15,7 +15,7 @@ from sqlalchemy import make_url
 
 from tests.web.conftest import FAST_ARGON2, PASSWORD, make_settings
 from votes.cli import main
-from votes.cli.serve_cmd import prepare_database
+from web.serve_cmd import prepare_database
 from votes.service import accounts
 from votes.service.context import build_context
 from votes.settings import Settings

@@ -20,7 +20,7 @@ _COMMANDS: dict[str, str] = {
     "roster": "votes.cli.roster_cmd:roster",
     "verify": "votes.cli.verify_cmd:verify",
     "simulate": "votes.cli.simulate_cmd:simulate",
-    "serve": "votes.cli.serve_cmd:serve",
+    "serve": "web.serve_cmd:serve",  # the web layer plugs itself in; votes never imports web
     "admin": "votes.cli.admin_cmd:admin",
 }
 
