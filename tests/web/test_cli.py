@@ -15,11 +15,11 @@ from sqlalchemy import make_url
 
 from tests.web.conftest import FAST_ARGON2, PASSWORD, make_settings
 from votes.cli import main
-from web.serve_cmd import prepare_database
 from votes.service import accounts
 from votes.service.context import build_context
 from votes.settings import Settings
 from votes.storage import SchemaNotCurrentError, create_engine, current_revision, head_revision
+from web.serve_cmd import prepare_database
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, any_, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
@@ -27,6 +29,7 @@ from votes.record.ballot import (
     BallotError,
     BallotErrorCode,
     ChoiceValue,
+    KeyLookup,
     check_ballot,
     check_choices,
     decode_ballot,
@@ -39,6 +42,7 @@ from votes.record.entries import (
     ProxyBallotEntry,
     ballot_entry,
     decode_entry,
+    entry_bytes,
     entry_hash,
     motion_from_wire,
     owner_tag,
@@ -58,12 +62,14 @@ from votes.service._common import (
     owner_salt,
 )
 from votes.service.actors import Actor, require_estate, require_role
+from votes.service.batching import Coalescer, GroupCommit, Lanes
 from votes.service.context import NullPublisher, ServiceContext
 from votes.service.errors import Conflict, ServiceError, from_ballot_error
 from votes.service.schemas import PaperBallotOut, PaperBallotRequest, ProxyBallotRequest
 from votes.service.turnout import turnout_in_session
 from votes.service.voting import open_meeting
-from votes.storage import get_entries
+from votes.storage import append_entries, get_entries
+from votes.storage.log_repo import lock_head
 from votes.storage.models import Ballot as BallotRow
 from votes.storage.models import Credential, CredentialStatus, MeetingState, RosterMember
 
@@ -130,8 +136,14 @@ class _OpenFirstError(Exception):
 
 def _voting_now(ctx: ServiceContext, info: MeetingInfo) -> datetime:
     """The current instant, after checking voting is open."""
-    meeting = info.meeting
     now = ctx.now()
+    _check_voting(info, now)
+    return now
+
+
+def _check_voting(info: MeetingInfo, now: datetime) -> None:
+    """Refuse unless voting is open at ``now`` (fresh exceptions on every call)."""
+    meeting = info.meeting
     assert meeting.open_at is not None
     assert meeting.close_at is not None
     if meeting.state == MeetingState.NOTICE and now >= meeting.open_at:
@@ -155,7 +167,6 @@ def _voting_now(ctx: ServiceContext, info: MeetingInfo) -> datetime:
             f"voting closed at {meeting.close_at.isoformat()}",
             details={"state": meeting.state.value, "close_at": meeting.close_at.isoformat()},
         )
-    return now
 
 
 async def _opening_first(ctx: ServiceContext, code: str) -> None:
@@ -214,8 +225,8 @@ def _check_duplicates(
     """The meeting's duplicate policy (LEGAL §3), checked with the member's rows locked."""
     meeting = info.meeting
     by_channel: dict[Channel, int] = {}
-    for cast in previous:
-        by_channel[cast.channel] = by_channel.get(cast.channel, 0) + 1
+    for earlier in previous:
+        by_channel[earlier.channel] = by_channel.get(earlier.channel, 0) + 1
     total = sum(by_channel.values())
     if not total:
         return
@@ -271,7 +282,7 @@ async def _receipt_at(
 def _accept(
     notice: NoticeEntry,
     ballot: Ballot,
-    credential: Credential | None,
+    keys: KeyLookup,
     *,
     raw: bytes,
     signature: bytes,
@@ -280,7 +291,7 @@ def _accept(
         meeting=notice.meeting,
         roster_root=notice.roster_root,
         motions={m.id: motion_from_wire(m) for m in notice.agenda},
-        keys=_CredentialLookup(ballot.member, credential),
+        keys=keys,
     )
     try:
         member_id = check_ballot(ballot, context=context)
@@ -289,73 +300,306 @@ def _accept(
     return AcceptedBallot(ballot=ballot, member_id=member_id, data=raw, signature=signature)
 
 
-async def _publish_turnout(ctx: ServiceContext, info: MeetingInfo) -> None:
+async def _publish_turnout(ctx: ServiceContext, code: str) -> None:
     """After commit: the new turnout to live subscribers. Never fails the ballot."""
     if isinstance(ctx.events, NullPublisher):
         return  # nobody listens: skip the query
     try:
         async with ctx.readers() as session:
-            fresh = await find_meeting(session, info.meeting.code)
+            fresh = await find_meeting(session, code)
             figures = await turnout_in_session(ctx, session, fresh)
-        await ctx.events.publish(
-            info.meeting.code, {"type": "turnout", "turnout": msgspec.to_builtins(figures)}
-        )
+        await ctx.events.publish(code, {"type": "turnout", "turnout": msgspec.to_builtins(figures)})
     except Exception:
-        _log.exception("could not publish turnout of meeting %s", info.meeting.code)
+        _log.exception("could not publish turnout of meeting %s", code)
 
 
 async def cast_ballot(ctx: ServiceContext, code: str, raw: bytes, signature_hex: str) -> Receipt:
-    """Take a member's signed ballot (DESIGN §4) and return the receipt after commit."""
+    """Take a member's signed ballot (DESIGN §4) and return the receipt after commit.
+
+    The signature and the ballot's form are checked here, concurrently with
+    other requests; the ballot then joins this process's queue for the
+    meeting and is stored and logged with the others waiting, in one
+    transaction (group commit, :mod:`votes.service.batching`). The receipt is
+    returned only after that transaction commits.
+    """
     raw = bytes(raw)
     ballot, signature = _decode_and_verify(raw, signature_hex)
-    try:
-        return await _cast(ctx, code, raw, ballot, signature)
-    except _OpenFirstError:
-        await _opening_first(ctx, code)
-        return await _cast(ctx, code, raw, ballot, signature)
+    pending = _Pending(
+        raw=raw, ballot=ballot, signature=signature, hash=hashlib.sha256(raw).digest()
+    )
+    async with _LANES.use((id(ctx), code), lambda: _MeetingLane(ctx, code)) as lane:
+        lane.casting += 1
+        try:
+            try:
+                outcome = await lane.commits.submit(pending)
+            except _OpenFirstError:
+                await _opening_first(ctx, code)
+                outcome = await lane.commits.submit(pending)
+            if outcome.fresh and not isinstance(ctx.events, NullPublisher):
+                if lane.casting == 1:
+                    # A quiet meeting: the turnout including this ballot goes out first.
+                    await lane.turnout.request()
+                else:
+                    # Under load the turnout (a query over the meeting's ballots) is
+                    # pushed in the background, at most once per interval.
+                    lane.turnout.request_soon()
+        finally:
+            lane.casting -= 1
+    return outcome.receipt
 
 
-async def _cast(
-    ctx: ServiceContext, code: str, raw: bytes, ballot: Ballot, signature: bytes
-) -> Receipt:
-    ballot_hash = hashlib.sha256(raw).digest()
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, share=True)
-        credential, previous = await _lock_member(session, info, key=bytes.fromhex(ballot.member))
-        for cast in previous:
-            if cast.ballot_hash == ballot_hash:
-                # An idempotent retry: the first receipt again, whatever happened since.
-                return await _receipt_at(ctx, session, info, cast.log_index)
-        now = _voting_now(ctx, info)
-        notice = await load_notice(session, info)
-        accepted = _accept(notice, ballot, credential, raw=raw, signature=signature)
-        _check_duplicates(info, accepted.member_id, Channel.ONLINE, previous)
-        entry, index = await append(
-            ctx,
-            session,
-            info,
-            lambda i: ballot_entry(
-                meeting=info.meeting_id, index=i, time=now, ballot=ballot, signature=signature
-            ),
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pending:
+    """A ballot whose form and signature are checked, waiting for its batch."""
+
+    raw: bytes
+    ballot: Ballot
+    signature: bytes
+    hash: bytes  # SHA-256 of raw: the ballot's key within the meeting
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    receipt: Receipt
+    fresh: bool  # logged by this batch (False: an idempotent retry)
+
+
+class _MeetingLane:
+    """This process's ballot queue for one meeting (and the coalesced turnout push)."""
+
+    def __init__(self, ctx: ServiceContext, code: str) -> None:
+        self.ctx = ctx  # held while the lane lives, so id(ctx) in its key stays unique
+        self.commits: GroupCommit[_Pending, _Outcome] = GroupCommit(
+            lambda batch: _commit_batch(ctx, code, batch), failed=_not_stored
         )
-        # A Core insert: the ORM's unit of work costs more than the ballot itself here.
-        await session.execute(
-            insert(BallotRow).values(
-                estate_id=info.meeting.estate_id,
-                meeting_id=info.meeting.id,
-                ballot_hash=ballot_hash,
-                member_id=accepted.member_id,
-                public_key=bytes.fromhex(ballot.member),
-                channel=Channel.ONLINE,
-                raw=raw,
-                signature=signature,
-                log_index=index,
-                received_at=now,
+        self.turnout = Coalescer(
+            lambda: _publish_turnout(ctx, code), min_interval=TURNOUT_INTERVAL_SECONDS
+        )
+        self.casting = 0  # ballots of this process in flight for the meeting
+
+
+_LANES: Lanes[_MeetingLane] = Lanes()
+
+#: Under load, live turnout is pushed at most this often per meeting and process.
+TURNOUT_INTERVAL_SECONDS = 1.0
+
+
+def _not_stored(error: BaseException) -> ServiceError:
+    """What each ballot of a batch whose transaction failed gets: nothing was stored."""
+    return ServiceError(
+        "ballot_not_stored",
+        "选票暂未能保存，请重新提交（重复提交不会重复计票）",
+        "the ballot could not be stored this time; send it again "
+        "(the same ballot sent again is never counted twice)",
+        details={"retryable": True, "reason": type(error).__name__},
+        status=503,
+    )
+
+
+class _BatchKeys:
+    """KeyLookup over the credential rows of a batch's keys (hex key -> member, status)."""
+
+    def __init__(self, rows: Mapping[str, tuple[str, CredentialStatus]]) -> None:
+        self._rows = rows
+
+    def member_for_key(self, key: str) -> str | None:
+        row = self._rows.get(key)
+        return row[0] if row is not None and row[1] == CredentialStatus.ISSUED else None
+
+    def is_revoked(self, key: str) -> bool:
+        row = self._rows.get(key)
+        return row is not None and row[1] != CredentialStatus.ISSUED
+
+
+def _copy_error(error: ServiceError) -> ServiceError:
+    """The same refusal for another caller (an exception object is raised in one task only)."""
+    clone = ServiceError.__new__(type(error))
+    clone.__dict__.update(error.__dict__)
+    clone.details = dict(error.details)
+    clone.args = error.args
+    return clone
+
+
+async def _commit_batch(
+    ctx: ServiceContext, code: str, batch: list[_Pending]
+) -> list[_Outcome | BaseException]:
+    """Store and log a batch of ballots in ONE transaction; one outcome per ballot, in order.
+
+    Lock order as everywhere: the meeting row (shared: transitions, paper and
+    proxy entry take it exclusively, so they never run beside a batch), then
+    the log head, held to the commit — every decision below (idempotent
+    retries, the duplicate policy) is made with no other appender in between.
+    """
+    try:
+        async with ctx.sessions.begin() as session:
+            info = await find_meeting(session, code, share=True)
+            now = ctx.now()
+            outcomes, accepted = await _decide(ctx, session, info, batch, now=now)
+            entries = await _store(session, info, accepted, now=now)
+    except ServiceError as error:  # the meeting itself refused (not found): every ballot
+        return [_copy_error(error) for _ in batch]
+    # Committed: now, and only now, the receipts.
+    for position, entry in zip((p for p, _, _ in accepted), entries, strict=True):
+        outcomes[position] = _Outcome(build_receipt(entry=entry, service_key=ctx.log_key), True)
+    return [_resolve(outcomes, position) for position in range(len(batch))]
+
+
+_Decision = _Outcome | BaseException | int  # int: the same outcome as the ballot at that position
+
+
+def _resolve(outcomes: list[_Decision], position: int) -> _Outcome | BaseException:
+    decided = outcomes[position]
+    if isinstance(decided, int):  # the same ballot twice in one batch: the first one's answer
+        first = outcomes[decided]
+        assert not isinstance(first, int)
+        if isinstance(first, _Outcome):
+            return _Outcome(first.receipt, False)
+        return _copy_error(first) if isinstance(first, ServiceError) else first
+    return decided
+
+
+def _among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY($1)`` with ONE array parameter, so a
+    batch of any size reuses one prepared statement and plan (an IN list of n values is a
+    new statement, prepared and planned again, for every n)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(
+            ColumnElement[bool], column == any_(bindparam(None, values, ARRAY(column.type)))
+        )
+    return cast(ColumnElement[bool], column.in_(values))
+
+
+async def _decide(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    info: MeetingInfo,
+    batch: list[_Pending],
+    *,
+    now: datetime,
+) -> tuple[list[_Decision], list[tuple[int, AcceptedBallot, bytes]]]:
+    """Under the log-head lock: retries, state, roster, duplicate policy — ballot by ballot."""
+    meeting = info.meeting
+    where = (BallotRow.estate_id == meeting.estate_id, BallotRow.meeting_id == meeting.id)
+    await lock_head(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
+    hashes = list({p.hash for p in batch})
+    stored: dict[bytes, int] = dict(
+        (
+            await session.execute(
+                select(BallotRow.ballot_hash, BallotRow.log_index).where(
+                    *where, _among(session, BallotRow.ballot_hash, hashes)
+                )
+            )
+        ).all()
+    )
+    keys = list({bytes.fromhex(p.ballot.member) for p in batch})
+    credentials = {
+        key.hex(): (member_id, status)
+        for key, member_id, status in await session.execute(
+            select(Credential.public_key, Credential.member_id, Credential.status).where(
+                Credential.estate_id == meeting.estate_id,
+                Credential.meeting_id == meeting.id,
+                _among(session, Credential.public_key, keys),
             )
         )
-    receipt = build_receipt(entry=entry, service_key=ctx.log_key)
-    await _publish_turnout(ctx, info)
-    return receipt
+    }
+    members = list({m for m, _ in credentials.values()})
+    previous: dict[str, list[_Cast]] = {m: [] for m in members}
+    if members:
+        for h, member_id, channel, index in await session.execute(
+            select(
+                BallotRow.ballot_hash, BallotRow.member_id, BallotRow.channel, BallotRow.log_index
+            ).where(*where, _among(session, BallotRow.member_id, members))
+        ):
+            previous[member_id].append(_Cast(h, channel, index))
+
+    keys_now = _BatchKeys(credentials)
+    notice: NoticeEntry | None = None
+    first_of: dict[bytes, int] = {}
+    outcomes: list[_Decision] = []
+    accepted: list[tuple[int, AcceptedBallot, bytes]] = []
+    for position, pending in enumerate(batch):
+        if pending.hash in first_of:
+            outcomes.append(first_of[pending.hash])
+            continue
+        first_of[pending.hash] = position
+        logged = stored.get(pending.hash)
+        if logged is not None:
+            # An idempotent retry: the first receipt again, whatever happened since.
+            try:
+                outcomes.append(_Outcome(await _receipt_at(ctx, session, info, logged), False))
+            except ServiceError as error:
+                outcomes.append(error)
+            continue
+        try:
+            _check_voting(info, now)
+            if notice is None:
+                notice = await load_notice(session, info)
+            ballot = _accept(
+                notice, pending.ballot, keys_now, raw=pending.raw, signature=pending.signature
+            )
+            _check_duplicates(info, ballot.member_id, Channel.ONLINE, previous[ballot.member_id])
+        except (ServiceError, _OpenFirstError) as error:
+            outcomes.append(error)
+            continue
+        previous[ballot.member_id].append(_Cast(pending.hash, Channel.ONLINE, -1))
+        accepted.append((position, ballot, pending.hash))
+        outcomes.append(-1)  # replaced by the receipt after commit
+    return outcomes, accepted
+
+
+async def _store(
+    session: AsyncSession,
+    info: MeetingInfo,
+    accepted: list[tuple[int, AcceptedBallot, bytes]],
+    *,
+    now: datetime,
+) -> list[BallotEntry]:
+    """Append the accepted ballots' entries and insert their rows (the caller's transaction)."""
+    if not accepted:
+        return []
+    meeting = info.meeting
+    made: list[BallotEntry] = []
+
+    def builder(ballot: AcceptedBallot) -> Callable[[int], bytes]:
+        def build(index: int) -> bytes:
+            entry = ballot_entry(
+                meeting=info.meeting_id,
+                index=index,
+                time=now,
+                ballot=ballot.ballot,
+                signature=ballot.signature,
+            )
+            made.append(entry)
+            return entry_bytes(entry)
+
+        return build
+
+    results = await append_entries(
+        session,
+        estate_id=meeting.estate_id,
+        meeting_id=meeting.id,
+        builds=[builder(ballot) for _, ballot, _ in accepted],
+    )
+    # A Core executemany: the ORM's unit of work costs more than the ballots themselves.
+    await session.execute(
+        insert(BallotRow),
+        [
+            {
+                "estate_id": meeting.estate_id,
+                "meeting_id": meeting.id,
+                "ballot_hash": ballot_hash,
+                "member_id": ballot.member_id,
+                "public_key": bytes.fromhex(ballot.ballot.member),
+                "channel": Channel.ONLINE,
+                "raw": ballot.data,
+                "signature": ballot.signature,
+                "log_index": result.index,
+                "received_at": now,
+            }
+            for (_, ballot, ballot_hash), result in zip(accepted, results, strict=True)
+        ],
+    )
+    return made
 
 
 def _paper_entry(
@@ -503,7 +747,7 @@ async def _paper(
             details={"member": request.member_id, "index": index, "sheet": sheet},
             ip=ip,
         )
-    await _publish_turnout(ctx, info)
+    await _publish_turnout(ctx, info.meeting.code)
     return PaperBallotOut(
         member_id=request.member_id,
         log_index=index,
@@ -562,7 +806,8 @@ async def _proxy(
                 return await _receipt_at(ctx, session, info, cast.log_index)
         now = _voting_now(ctx, info)
         notice = await load_notice(session, info)
-        accepted = _accept(notice, ballot, credential, raw=raw, signature=signature)
+        keys = _CredentialLookup(ballot.member, credential)
+        accepted = _accept(notice, ballot, keys, raw=raw, signature=signature)
         holder = owner_tag(" ".join(request.holder.split()), salt=owner_salt(info.meeting))
         cap = meeting_settings(info.meeting).proxy_cap
         if cap is not None:
@@ -632,5 +877,5 @@ async def _proxy(
             ip=ip,
         )
     receipt = build_receipt(entry=entry, service_key=ctx.log_key)
-    await _publish_turnout(ctx, info)
+    await _publish_turnout(ctx, info.meeting.code)
     return receipt

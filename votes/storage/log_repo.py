@@ -51,6 +51,7 @@ __all__ = [
     "get_head",
     "get_root",
     "inclusion_proof",
+    "lock_head",
 ]
 
 
@@ -106,6 +107,21 @@ async def _create_head(session: AsyncSession, estate_id: int, meeting_id: uuid.U
 def _split(size: int, packed: bytes) -> Frontier:
     hashes = [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
     return Frontier.from_list(size, hashes)
+
+
+async def lock_head(session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID) -> int:
+    """Lock the meeting's log head for the rest of the caller's transaction; return its size.
+
+    For a caller that reads state and decides what to append with no other
+    appender slipping in between (a batch of ballots checking the duplicate
+    policy). :func:`append_entries` in the same transaction finds the lock held.
+    """
+    head = await _lock_head(session, estate_id, meeting_id)
+    if head is None:
+        await _create_head(session, estate_id, meeting_id)
+        head = await _lock_head(session, estate_id, meeting_id)
+        assert head is not None
+    return head[0]
 
 
 async def append_entry(

@@ -1,0 +1,1 @@
+"""Benchmarks; numbers and commands are in docs/performance.md."""
