@@ -28,6 +28,7 @@ from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders, State
+from litestar.di import NamedDependency
 from litestar.middleware import DefineMiddleware
 from litestar.middleware._utils import build_exclude_path_pattern, should_bypass_middleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
@@ -258,7 +259,7 @@ def _not_logged_in() -> Unauthenticated:
 
 
 async def provide_optional_actor(
-    request: Request[Any, Any, Any], ctx: ServiceContext
+    request: Request[Any, Any, Any], ctx: NamedDependency[ServiceContext]
 ) -> Actor | None:
     """The logged-in staff member, or None (sessions of removed accounts are ended)."""
     if "session" not in request.scope:
@@ -274,7 +275,9 @@ async def provide_optional_actor(
         return None
 
 
-async def provide_actor(request: Request[Any, Any, Any], ctx: ServiceContext) -> Actor:
+async def provide_actor(
+    request: Request[Any, Any, Any], ctx: NamedDependency[ServiceContext]
+) -> Actor:
     """The logged-in staff member; 401 ``unauthenticated`` without a valid session."""
     actor = await provide_optional_actor(request, ctx)
     if actor is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from markupsafe import Markup
 
@@ -111,7 +113,9 @@ _TEXT: Final[dict[Language, dict[str, str]]] = {
     opt={SKIP_SESSION: True},
     cache_control=None,
 )
-async def ballot_page(request: Request[Any, Any, Any], ctx: ServiceContext, code: str) -> Template:
+async def ballot_page(
+    request: Request[Any, Any, Any], ctx: NamedDependency[ServiceContext], code: FromPath[str]
+) -> Template:
     language = page_language(request)
     meeting = await meetings.get_meeting(ctx, code)
     page_data = {

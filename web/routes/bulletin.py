@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 from markupsafe import Markup
 
@@ -131,7 +133,7 @@ _WITH_RESULT = frozenset(
 
 @get("/bulletin/{code:str}", include_in_schema=False, opt={SKIP_SESSION: True})
 async def bulletin_page(
-    request: Request[Any, Any, Any], ctx: ServiceContext, code: str
+    request: Request[Any, Any, Any], ctx: NamedDependency[ServiceContext], code: FromPath[str]
 ) -> Template:
     language = page_language(request)
     meeting = await meetings.get_meeting(ctx, code)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from votes.service import accounts
@@ -41,7 +42,10 @@ class AuthController(Controller):
         opt={"exclude_from_csrf": True, LOGIN_RATE_LIMIT: True},
     )
     async def login(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, data: LoginRequest
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        data: JSONBody[LoginRequest],
     ) -> Response[StaffOut]:
         await require_session_store(request)
         actor = await accounts.authenticate(
@@ -57,14 +61,19 @@ class AuthController(Controller):
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Log out")
     async def logout(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, maybe_actor: Actor | None
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        maybe_actor: NamedDependency[Actor | None],
     ) -> None:
         if maybe_actor is not None:
             await accounts.audit(ctx, maybe_actor, "logout", ip=client_address(request))
         end_session(request)
 
     @get("/me", summary="The logged-in staff account")
-    async def me(self, ctx: ServiceContext, actor: Actor) -> StaffOut:
+    async def me(
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
+    ) -> StaffOut:
         return await accounts.staff_info(ctx, actor)
 
 
@@ -76,18 +85,18 @@ class StaffController(Controller):
     async def create_staff(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        data: CreateStaffRequest,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        data: JSONBody[CreateStaffRequest],
     ) -> StaffOut:
         return await accounts.create_staff(ctx, actor, data, ip=client_address(request))
 
     @get("/audit", summary="Recent audit records of staff actions in the caller's scope")
     async def audit(
         self,
-        ctx: ServiceContext,
-        actor: Actor,
-        estate_id: int | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        estate_id: FromQuery[int | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         return await accounts.list_audit(ctx, actor, estate_id=estate_id, limit=limit)

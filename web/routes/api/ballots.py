@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from votes.service import ballots
@@ -55,10 +57,10 @@ class OwnerBallotController(Controller):
     )
     async def cast(
         self,
-        ctx: ServiceContext,
-        ballot_limiter: CredentialLimiter,
+        ctx: NamedDependency[ServiceContext],
+        ballot_limiter: NamedDependency[CredentialLimiter],
         code: MeetingCode,
-        data: BallotRequest,
+        data: JSONBody[BallotRequest],
     ) -> Receipt:
         member = ballot_member_key(data.ballot)
         if member is not None:
@@ -83,10 +85,10 @@ class StaffBallotController(Controller):
     async def paper(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: PaperBallotRequest,
+        data: JSONBody[PaperBallotRequest],
     ) -> PaperBallotOut:
         return await ballots.enter_paper_ballot(ctx, actor, code, data, ip=client_address(request))
 
@@ -97,9 +99,9 @@ class StaffBallotController(Controller):
     async def proxy(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: ProxyBallotRequest,
+        data: JSONBody[ProxyBallotRequest],
     ) -> Receipt:
         return await ballots.enter_proxy_ballot(ctx, actor, code, data, ip=client_address(request))

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import credentials
@@ -45,7 +47,11 @@ class CredentialController(Controller):
         ),
     )
     async def issue_letters(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> LettersOut:
         return await credentials.issue_letters(ctx, actor, code, ip=client_address(request))
 
@@ -53,10 +59,10 @@ class CredentialController(Controller):
     async def register_keys(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: RegisterKeysRequest,
+        data: JSONBody[RegisterKeysRequest],
     ) -> RegisteredKeysOut:
         count = await credentials.register_public_keys(
             ctx, actor, code, data.keys, ip=client_address(request)
@@ -70,10 +76,10 @@ class CredentialController(Controller):
     async def replace(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: ReplaceCredentialRequest,
+        data: JSONBody[ReplaceCredentialRequest],
     ) -> LetterOut:
         return await credentials.revoke_and_replace(
             ctx, actor, code, data.member_id, reason=data.reason, ip=client_address(request)
@@ -87,10 +93,10 @@ class CredentialController(Controller):
     async def revoke(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: ReplaceCredentialRequest,
+        data: JSONBody[ReplaceCredentialRequest],
     ) -> RevokedOut:
         index = await credentials.revoke_credential(
             ctx, actor, code, data.member_id, reason=data.reason, ip=client_address(request)

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import meetings
@@ -34,7 +35,9 @@ from web.ratelimit import client_address
 
 __all__ = ["CosignRequest", "MeetingController", "MeetingLifecycleController"]
 
-MeetingCode = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+MeetingCode = Annotated[
+    str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
 
 
 class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -53,15 +56,18 @@ class MeetingController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        data: CreateMeetingRequest,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        data: JSONBody[CreateMeetingRequest],
     ) -> MeetingOut:
         return await meetings.create_draft(ctx, actor, data, ip=client_address(request))
 
     @get("/", summary="Meetings of the estates in the caller's scope")
     async def list_meetings(
-        self, ctx: ServiceContext, actor: Actor, estate_id: int | None = None
+        self,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        estate_id: FromQuery[int | None] = None,
     ) -> list[MeetingOut]:
         return await meetings.list_meetings(ctx, actor, estate_id=estate_id)
 
@@ -71,7 +77,10 @@ class MeetingController(Controller):
         description="Public once the notice is published; before that only staff in scope.",
     )
     async def get_meeting(
-        self, ctx: ServiceContext, maybe_actor: Actor | None, code: MeetingCode
+        self,
+        ctx: NamedDependency[ServiceContext],
+        maybe_actor: NamedDependency[Actor | None],
+        code: MeetingCode,
     ) -> MeetingOut:
         return await meetings.get_meeting(ctx, code, maybe_actor)
 
@@ -79,10 +88,10 @@ class MeetingController(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: UpdateMeetingRequest,
+        data: JSONBody[UpdateMeetingRequest],
     ) -> MeetingOut:
         return await meetings.update_draft(ctx, actor, code, data, ip=client_address(request))
 
@@ -90,10 +99,10 @@ class MeetingController(Controller):
     async def add_motion(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: MotionIn,
+        data: JSONBody[MotionIn],
     ) -> MeetingOut:
         return await meetings.add_motion(ctx, actor, code, data, ip=client_address(request))
 
@@ -105,22 +114,22 @@ class MeetingController(Controller):
     async def remove_motion(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        motion_id: Annotated[str, Parameter(min_length=1, max_length=64)],
+        motion_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> MeetingOut:
         return await meetings.remove_motion(ctx, actor, code, motion_id, ip=client_address(request))
 
     @get("/{code:str}/approval", summary="What an officer signs to approve (officer)")
     async def approval_request(
-        self, ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> ApprovalRequestOut:
         return await meetings.approval_request(ctx, actor, code)
 
     @get("/{code:str}/certification", summary="What an officer signs to certify (officer)")
     async def certification_request(
-        self, ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> CertificationRequestOut:
         return await meetings.certification_request(ctx, actor, code)
 
@@ -131,10 +140,10 @@ class MeetingController(Controller):
     async def cosign(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: CosignRequest,
+        data: JSONBody[CosignRequest],
     ) -> CheckpointOut:
         return await meetings.cosign_checkpoint(
             ctx,
@@ -155,7 +164,11 @@ class MeetingLifecycleController(Controller):
 
     @post("/submit", status_code=HTTP_200_OK, summary="draft → submitted (convener)")
     async def submit(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.submit(ctx, actor, code, ip=client_address(request))
 
@@ -163,34 +176,50 @@ class MeetingLifecycleController(Controller):
     async def approve(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: ApproveRequest,
+        data: JSONBody[ApproveRequest],
     ) -> TransitionOut:
         return await meetings.approve(ctx, actor, code, data, ip=client_address(request))
 
     @post("/notice", status_code=HTTP_200_OK, summary="approved → notice (convener)")
     async def notice(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.publish_notice(ctx, actor, code, ip=client_address(request))
 
     @post("/open", status_code=HTTP_200_OK, summary="notice → open, not before open_at")
     async def open_voting(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.open_meeting(ctx, code, actor, ip=client_address(request))
 
     @post("/close", status_code=HTTP_200_OK, summary="open → closed, not before close_at")
     async def close_voting(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.close_meeting(ctx, code, actor, ip=client_address(request))
 
     @post("/tally", status_code=HTTP_200_OK, summary="closed → tallied")
     async def tally(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.tally_meeting(ctx, code, actor, ip=client_address(request))
 
@@ -198,10 +227,10 @@ class MeetingLifecycleController(Controller):
     async def certify(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: CertifyRequest,
+        data: JSONBody[CertifyRequest],
     ) -> TransitionOut:
         return await meetings.certify(ctx, actor, code, data, ip=client_address(request))
 
@@ -209,21 +238,29 @@ class MeetingLifecycleController(Controller):
     async def return_result(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: ReturnRequest,
+        data: JSONBody[ReturnRequest],
     ) -> TransitionOut:
         return await meetings.return_result(ctx, actor, code, data, ip=client_address(request))
 
     @post("/publish", status_code=HTTP_200_OK, summary="certified → published (convener)")
     async def publish(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.publish_result(ctx, actor, code, ip=client_address(request))
 
     @post("/archive", status_code=HTTP_200_OK, summary="published → archived")
     async def archive(
-        self, request: Request[Any, Any, Any], ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
     ) -> TransitionOut:
         return await meetings.archive(ctx, actor, code, ip=client_address(request))

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import objections
@@ -41,10 +43,10 @@ class ObjectionController(Controller):
     )
     async def file_member(
         self,
-        ctx: ServiceContext,
-        ballot_limiter: CredentialLimiter,
+        ctx: NamedDependency[ServiceContext],
+        ballot_limiter: NamedDependency[CredentialLimiter],
         code: MeetingCode,
-        data: MemberObjectionRequest,
+        data: JSONBody[MemberObjectionRequest],
     ) -> ObjectionOut:
         member = ballot_member_key(data.body)
         if member is not None:
@@ -55,10 +57,10 @@ class ObjectionController(Controller):
     async def file_staff(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        data: StaffObjectionRequest,
+        data: JSONBody[StaffObjectionRequest],
     ) -> ObjectionOut:
         return await objections.file_staff_objection(
             ctx, actor, code, data, ip=client_address(request)
@@ -66,7 +68,7 @@ class ObjectionController(Controller):
 
     @get("/", summary="The meeting's objections (staff in scope)")
     async def list_all(
-        self, ctx: ServiceContext, actor: Actor, code: MeetingCode
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> list[ObjectionOut]:
         return await objections.list_objections(ctx, actor, code)
 
@@ -79,11 +81,11 @@ class ObjectionController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
         code: MeetingCode,
-        objection_id: uuid.UUID,
-        data: AnswerObjectionRequest,
+        objection_id: FromPath[uuid.UUID],
+        data: JSONBody[AnswerObjectionRequest],
     ) -> ObjectionOut:
         return await objections.answer_objection(
             ctx, actor, code, objection_id, data, ip=client_address(request)

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import accounts
@@ -25,24 +27,26 @@ class OfficerKeyController(Controller):
     async def enrol(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        data: OfficerKeyRequest,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        data: JSONBody[OfficerKeyRequest],
     ) -> OfficerKeyOut:
         return await accounts.enrol_officer_key(
             ctx, actor, data.public_key, data.name, ip=client_address(request)
         )
 
     @get("/", summary="Officer keys (an officer sees their own; an operator all)")
-    async def list_keys(self, ctx: ServiceContext, actor: Actor) -> list[OfficerKeyOut]:
+    async def list_keys(
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
+    ) -> list[OfficerKeyOut]:
         return await accounts.list_officer_keys(ctx, actor)
 
     @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")
     async def revoke(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        key_id: uuid.UUID,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        key_id: FromPath[uuid.UUID],
     ) -> OfficerKeyOut:
         return await accounts.revoke_officer_key(ctx, actor, key_id, ip=client_address(request))

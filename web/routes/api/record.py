@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from votes.service import record
 from votes.service.context import ServiceContext
@@ -27,14 +28,13 @@ __all__ = ["RecordController"]
 
 HashHex = Annotated[
     str | None,
-    Parameter(
-        query="hash",
+    QueryParameter(
+        name="hash",
         pattern=r"^[0-9a-fA-F]{64}$",
         description="SHA-256 (hex) of the ballot's bytes (the receipt's `body.ballot`)",
         required=False,
     ),
 ]
-LogSize = Annotated[int, Parameter(ge=1, le=2**53 - 1)]
 
 
 class RecordController(Controller):
@@ -43,7 +43,9 @@ class RecordController(Controller):
     opt = {SKIP_SESSION: True}  # noqa: RUF012
 
     @get("/checkpoint", summary="The latest signed checkpoint (C2SP tlog-checkpoint note)")
-    async def checkpoint(self, ctx: ServiceContext, code: MeetingCode) -> CheckpointOut:
+    async def checkpoint(
+        self, ctx: NamedDependency[ServiceContext], code: MeetingCode
+    ) -> CheckpointOut:
         return await record.latest_checkpoint(ctx, code)
 
     @get(
@@ -54,11 +56,11 @@ class RecordController(Controller):
     )
     async def inclusion(
         self,
-        ctx: ServiceContext,
+        ctx: NamedDependency[ServiceContext],
         code: MeetingCode,
         ballot_hash: HashHex = None,
-        index: Annotated[int | None, Parameter(ge=0, le=2**53 - 1)] = None,
-        size: Annotated[int | None, Parameter(ge=1, le=2**53 - 1)] = None,
+        index: Annotated[int | None, QueryParameter(ge=0, le=2**53 - 1)] = None,
+        size: Annotated[int | None, QueryParameter(ge=1, le=2**53 - 1)] = None,
     ) -> InclusionProofOut:
         return await record.inclusion_proof(
             ctx,
@@ -71,10 +73,10 @@ class RecordController(Controller):
     @get("/proof/consistency", summary="Consistency proof between two log sizes")
     async def consistency(
         self,
-        ctx: ServiceContext,
+        ctx: NamedDependency[ServiceContext],
         code: MeetingCode,
-        size1: Annotated[int, Parameter(query="from", ge=1, le=2**53 - 1)],
-        size2: Annotated[int, Parameter(query="to", ge=1, le=2**53 - 1)],
+        size1: Annotated[int, QueryParameter(name="from", ge=1, le=2**53 - 1)],
+        size2: Annotated[int, QueryParameter(name="to", ge=1, le=2**53 - 1)],
     ) -> ConsistencyProofOut:
         return await record.consistency_proof(ctx, code, size1, size2)
 
@@ -83,7 +85,9 @@ class RecordController(Controller):
         summary="The meeting's verification bundle (JSON; `votes verify BUNDLE`)",
         media_type="application/json",
     )
-    async def bundle(self, ctx: ServiceContext, code: MeetingCode) -> Response[bytes]:
+    async def bundle(
+        self, ctx: NamedDependency[ServiceContext], code: MeetingCode
+    ) -> Response[bytes]:
         data = await record.bundle(ctx, code)
         return Response(
             data,
@@ -94,9 +98,11 @@ class RecordController(Controller):
         )
 
     @get("/roster", summary="The frozen roster in public form: units and areas, no names")
-    async def roster(self, ctx: ServiceContext, code: MeetingCode) -> PublicRosterOut:
+    async def roster(
+        self, ctx: NamedDependency[ServiceContext], code: MeetingCode
+    ) -> PublicRosterOut:
         return await record.public_roster(ctx, code)
 
     @get("/result", summary="The signed tally (once tallied)")
-    async def result(self, ctx: ServiceContext, code: MeetingCode) -> ResultOut:
+    async def result(self, ctx: NamedDependency[ServiceContext], code: MeetingCode) -> ResultOut:
         return await record.result(ctx, code)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, MultipartBody
 
 from votes.service import regions
 from votes.service.actors import Actor
@@ -36,32 +36,41 @@ class RegionController(Controller):
     async def create_region(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        data: CreateRegionRequest,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        data: JSONBody[CreateRegionRequest],
     ) -> RegionOut:
         return await regions.create_region(ctx, actor, data, ip=client_address(request))
 
     @get("/regions", summary="All regions (staff)")
-    async def list_regions(self, ctx: ServiceContext, actor: Actor) -> list[RegionOut]:
+    async def list_regions(
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
+    ) -> list[RegionOut]:
         return await regions.list_regions(ctx)
 
     @post("/estates", summary="Create an estate in a subdistrict (operator)")
     async def create_estate(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        data: CreateEstateRequest,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        data: JSONBody[CreateEstateRequest],
     ) -> EstateOut:
         return await regions.create_estate(ctx, actor, data, ip=client_address(request))
 
     @get("/estates", summary="The estates in the caller's scope")
-    async def list_estates(self, ctx: ServiceContext, actor: Actor) -> list[EstateOut]:
+    async def list_estates(
+        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
+    ) -> list[EstateOut]:
         return await regions.list_estates(ctx, actor)
 
     @get("/estates/{estate_id:int}", summary="One estate (in scope)")
-    async def get_estate(self, ctx: ServiceContext, actor: Actor, estate_id: int) -> EstateOut:
+    async def get_estate(
+        self,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        estate_id: FromPath[int],
+    ) -> EstateOut:
         return await regions.get_estate(ctx, actor, estate_id)
 
     @post(
@@ -76,10 +85,10 @@ class RegionController(Controller):
     async def import_roster(
         self,
         request: Request[Any, Any, Any],
-        ctx: ServiceContext,
-        actor: Actor,
-        estate_id: int,
-        data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        estate_id: FromPath[int],
+        data: MultipartBody[dict[str, UploadFile]],
     ) -> RosterImportOut:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):

@@ -18,6 +18,7 @@ from typing import Final
 import msgspec
 from litestar import Controller, get
 from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from votes.service import turnout
@@ -63,7 +64,7 @@ class TurnoutController(Controller):
         summary="Participation so far by area and heads, per motion scope (provisional)",
         opt={SKIP_SESSION: True},
     )
-    async def snapshot(self, ctx: ServiceContext, code: MeetingCode) -> TurnoutOut:
+    async def snapshot(self, ctx: NamedDependency[ServiceContext], code: MeetingCode) -> TurnoutOut:
         return await turnout.turnout(ctx, code)
 
     @get(
@@ -72,7 +73,10 @@ class TurnoutController(Controller):
         opt={SKIP_SESSION: True},
     )
     async def stream(
-        self, ctx: ServiceContext, channels: ChannelsPlugin, code: MeetingCode
+        self,
+        ctx: NamedDependency[ServiceContext],
+        channels: NamedDependency[ChannelsPlugin],
+        code: MeetingCode,
     ) -> ServerSentEvent:
         await turnout.turnout(ctx, code)  # an unknown meeting is a 404 before streaming
 
