@@ -53,7 +53,8 @@ def _unit(limit: RateLimit) -> DurationUnit:
 LOGIN_RATE_LIMIT: Final = "login_rate_limit"
 
 
-def _is_login(request: Request[Any, Any, Any]) -> bool:
+async def _is_login(request: Request[Any, Any, Any]) -> bool:
+    # async on purpose: Litestar runs a sync check in a worker thread, on every request.
     return bool(request.route_handler.opt.get(LOGIN_RATE_LIMIT))
 
 

@@ -123,4 +123,7 @@ def serve(host: str | None, port: int | None) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # One log line per request costs more than a ballot's signature check; errors are
+        # still logged by the app (web.errors), and a fronting proxy keeps access logs.
+        access_log=False,
     )

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import msgspec
-from sqlalchemy import ColumnElement, any_, bindparam, insert, select
+from sqlalchemy import Select, Table, and_, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +49,7 @@ from votes.record.entries import (
     proxy_ballot_entry,
     signed_entry_body,
 )
-from votes.record.receipt import Receipt, build_receipt
+from votes.record.receipt import Receipt, ReceiptBody, build_receipt, receipt_bytes
 from votes.record.wire import FORMAT_VERSION, format_time
 from votes.service._common import (
     CONVENERS,
@@ -69,7 +69,7 @@ from votes.service.schemas import PaperBallotOut, PaperBallotRequest, ProxyBallo
 from votes.service.turnout import turnout_in_session
 from votes.service.voting import open_meeting
 from votes.storage import append_entries, get_entries
-from votes.storage.log_repo import lock_head
+from votes.storage.log_repo import AppendResult, lock_head
 from votes.storage.models import Ballot as BallotRow
 from votes.storage.models import Credential, CredentialStatus, MeetingState, RosterMember
 
@@ -279,6 +279,15 @@ async def _receipt_at(
     return build_receipt(entry=entry, service_key=ctx.log_key)
 
 
+def _ballot_context(notice: NoticeEntry, keys: KeyLookup) -> BallotContext:
+    return BallotContext(
+        meeting=notice.meeting,
+        roster_root=notice.roster_root,
+        motions={m.id: motion_from_wire(m) for m in notice.agenda},
+        keys=keys,
+    )
+
+
 def _accept(
     notice: NoticeEntry,
     ballot: Ballot,
@@ -287,12 +296,12 @@ def _accept(
     raw: bytes,
     signature: bytes,
 ) -> AcceptedBallot:
-    context = BallotContext(
-        meeting=notice.meeting,
-        roster_root=notice.roster_root,
-        motions={m.id: motion_from_wire(m) for m in notice.agenda},
-        keys=keys,
-    )
+    return _accept_in(_ballot_context(notice, keys), ballot, raw=raw, signature=signature)
+
+
+def _accept_in(
+    context: BallotContext, ballot: Ballot, *, raw: bytes, signature: bytes
+) -> AcceptedBallot:
     try:
         member_id = check_ballot(ballot, context=context)
     except BallotError as exc:
@@ -435,13 +444,33 @@ async def _commit_batch(
             info = await find_meeting(session, code, share=True)
             now = ctx.now()
             outcomes, accepted = await _decide(ctx, session, info, batch, now=now)
-            entries = await _store(session, info, accepted, now=now)
+            appended = await _store(session, info, accepted, now=now)
     except ServiceError as error:  # the meeting itself refused (not found): every ballot
         return [_copy_error(error) for _ in batch]
     # Committed: now, and only now, the receipts.
-    for position, entry in zip((p for p, _, _ in accepted), entries, strict=True):
-        outcomes[position] = _Outcome(build_receipt(entry=entry, service_key=ctx.log_key), True)
+    time = format_time(now)
+    for (position, _, ballot_hash), result in zip(accepted, appended, strict=True):
+        receipt = _receipt(ctx, info.meeting_id, ballot_hash, result, time)
+        outcomes[position] = _Outcome(receipt, True)
     return [_resolve(outcomes, position) for position in range(len(batch))]
+
+
+def _receipt(
+    ctx: ServiceContext, meeting: str, ballot_hash: bytes, appended: AppendResult, time: str
+) -> Receipt:
+    """What :func:`build_receipt` makes of the entry, from the hashes already at hand: the
+    ballot hash is SHA-256 of its (canonical) bytes, the leaf hash that of the entry bytes
+    just appended — no re-encoding. Ed25519 is deterministic: a retry gets the same bytes."""
+    body = ReceiptBody(
+        v=FORMAT_VERSION,
+        meeting=meeting,
+        ballot=ballot_hash.hex(),
+        entry=appended.leaf_hash.hex(),
+        index=appended.index,
+        time=time,
+    )
+    signature = ctx.log_key.sign(Domain.RECEIPT, receipt_bytes(body))
+    return Receipt(body=body, signature=signature.hex())
 
 
 _Decision = _Outcome | BaseException | int  # int: the same outcome as the ballot at that position
@@ -458,15 +487,50 @@ def _resolve(outcomes: list[_Decision], position: int) -> _Outcome | BaseExcepti
     return decided
 
 
-def _among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL as ``= ANY($1)`` with ONE array parameter, so a
-    batch of any size reuses one prepared statement and plan (an IN list of n values is a
-    new statement, prepared and planned again, for every n)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(
-            ColumnElement[bool], column == any_(bindparam(None, values, ARRAY(column.type)))
+_INSERT_BALLOTS = insert(cast(Table, BallotRow.__table__))
+_BatchSelect = Select[bytes, str, CredentialStatus, bytes, Channel, int]
+_BATCH_STATEMENTS: dict[str, _BatchSelect] = {}
+
+
+def _batch_statement(session: AsyncSession) -> _BatchSelect:
+    """Credential rows of the keys ``:keys`` with every ballot of their members (built once
+    per dialect, so SQLAlchemy's statement cache key is computed once). On PostgreSQL the keys
+    go as ONE array parameter (``= ANY($1)``): every batch size reuses one prepared statement
+    (an IN list of n values is a new statement, prepared and planned again, for every n)."""
+    dialect = session.get_bind().dialect.name
+    statement = _BATCH_STATEMENTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            among = Credential.public_key == any_(
+                bindparam("keys", type_=ARRAY(Credential.public_key.type))
+            )
+        else:
+            among = Credential.public_key.in_(bindparam("keys", expanding=True))
+        statement = (
+            select(
+                Credential.public_key,
+                Credential.member_id,
+                Credential.status,
+                BallotRow.ballot_hash,
+                BallotRow.channel,
+                BallotRow.log_index,
+            )
+            .outerjoin(
+                BallotRow,
+                and_(
+                    BallotRow.estate_id == Credential.estate_id,
+                    BallotRow.meeting_id == Credential.meeting_id,
+                    BallotRow.member_id == Credential.member_id,
+                ),
+            )
+            .where(
+                Credential.estate_id == bindparam("estate"),
+                Credential.meeting_id == bindparam("meeting"),
+                among,
+            )
         )
-    return cast(ColumnElement[bool], column.in_(values))
+        _BATCH_STATEMENTS[dialect] = statement
+    return statement
 
 
 async def _decide(
@@ -479,41 +543,30 @@ async def _decide(
 ) -> tuple[list[_Decision], list[tuple[int, AcceptedBallot, bytes]]]:
     """Under the log-head lock: retries, state, roster, duplicate policy — ballot by ballot."""
     meeting = info.meeting
-    where = (BallotRow.estate_id == meeting.estate_id, BallotRow.meeting_id == meeting.id)
     await lock_head(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
-    hashes = list({p.hash for p in batch})
-    stored: dict[bytes, int] = dict(
-        (
-            await session.execute(
-                select(BallotRow.ballot_hash, BallotRow.log_index).where(
-                    *where, _among(session, BallotRow.ballot_hash, hashes)
-                )
-            )
-        ).all()
-    )
+    # ONE query: the credential rows of the batch's keys with every ballot of their members.
+    # It also finds idempotent retries: a stored ballot's hash covers its key, and the key's
+    # credential row names the member it was stored under.
     keys = list({bytes.fromhex(p.ballot.member) for p in batch})
-    credentials = {
-        key.hex(): (member_id, status)
-        for key, member_id, status in await session.execute(
-            select(Credential.public_key, Credential.member_id, Credential.status).where(
-                Credential.estate_id == meeting.estate_id,
-                Credential.meeting_id == meeting.id,
-                _among(session, Credential.public_key, keys),
-            )
-        )
-    }
-    members = list({m for m, _ in credentials.values()})
-    previous: dict[str, list[_Cast]] = {m: [] for m in members}
-    if members:
-        for h, member_id, channel, index in await session.execute(
-            select(
-                BallotRow.ballot_hash, BallotRow.member_id, BallotRow.channel, BallotRow.log_index
-            ).where(*where, _among(session, BallotRow.member_id, members))
-        ):
-            previous[member_id].append(_Cast(h, channel, index))
+    credentials: dict[str, tuple[str, CredentialStatus]] = {}
+    previous: dict[str, list[_Cast]] = {}
+    stored: dict[bytes, int] = {}
+    seen: set[bytes] = set()
+    rows = await session.execute(
+        _batch_statement(session),
+        {"estate": meeting.estate_id, "meeting": meeting.id, "keys": keys},
+    )
+    for key, member_id, status, ballot_hash, channel, index in rows:
+        credentials[key.hex()] = (member_id, status)
+        casts = previous.setdefault(member_id, [])
+        # A member with two keys in the batch (replaced and new) joins their ballots twice.
+        if ballot_hash is not None and ballot_hash not in seen:
+            seen.add(ballot_hash)
+            casts.append(_Cast(ballot_hash, channel, index))
+            stored[ballot_hash] = index
 
     keys_now = _BatchKeys(credentials)
-    notice: NoticeEntry | None = None
+    context: BallotContext | None = None
     first_of: dict[bytes, int] = {}
     outcomes: list[_Decision] = []
     accepted: list[tuple[int, AcceptedBallot, bytes]] = []
@@ -532,10 +585,10 @@ async def _decide(
             continue
         try:
             _check_voting(info, now)
-            if notice is None:
-                notice = await load_notice(session, info)
-            ballot = _accept(
-                notice, pending.ballot, keys_now, raw=pending.raw, signature=pending.signature
+            if context is None:
+                context = _ballot_context(await load_notice(session, info), keys_now)
+            ballot = _accept_in(
+                context, pending.ballot, raw=pending.raw, signature=pending.signature
             )
             _check_duplicates(info, ballot.member_id, Channel.ONLINE, previous[ballot.member_id])
         except (ServiceError, _OpenFirstError) as error:
@@ -553,24 +606,23 @@ async def _store(
     accepted: list[tuple[int, AcceptedBallot, bytes]],
     *,
     now: datetime,
-) -> list[BallotEntry]:
+) -> list[AppendResult]:
     """Append the accepted ballots' entries and insert their rows (the caller's transaction)."""
     if not accepted:
         return []
     meeting = info.meeting
-    made: list[BallotEntry] = []
 
     def builder(ballot: AcceptedBallot) -> Callable[[int], bytes]:
         def build(index: int) -> bytes:
-            entry = ballot_entry(
-                meeting=info.meeting_id,
-                index=index,
-                time=now,
-                ballot=ballot.ballot,
-                signature=ballot.signature,
+            return entry_bytes(
+                ballot_entry(
+                    meeting=info.meeting_id,
+                    index=index,
+                    time=now,
+                    ballot=ballot.ballot,
+                    signature=ballot.signature,
+                )
             )
-            made.append(entry)
-            return entry_bytes(entry)
 
         return build
 
@@ -582,7 +634,7 @@ async def _store(
     )
     # A Core executemany: the ORM's unit of work costs more than the ballots themselves.
     await session.execute(
-        insert(BallotRow),
+        _INSERT_BALLOTS,
         [
             {
                 "estate_id": meeting.estate_id,
@@ -599,7 +651,7 @@ async def _store(
             for (_, ballot, ballot_hash), result in zip(accepted, results, strict=True)
         ],
     )
-    return made
+    return results
 
 
 def _paper_entry(

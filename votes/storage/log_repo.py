@@ -20,8 +20,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Executable, insert, select, tuple_, union_all, update
+from sqlalchemy import Executable, Table, bindparam, insert, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,15 +74,36 @@ class LogHeadState:
     root: bytes
 
 
+# Core statements over the tables, built once: the append path runs for every batch of
+# ballots, and ORM-enabled statements (compile state, bulk-persistence bookkeeping, a
+# fresh cache key per call) cost more Python than the rows themselves.
+_HEADS = cast(Table, LogHead.__table__)
+_ENTRIES = cast(Table, LogEntry.__table__)
+_NODES = cast(Table, LogNode.__table__)
+_LOCK_HEAD = (
+    select(_HEADS.c.size, _HEADS.c.frontier)
+    .where(_HEADS.c.estate_id == bindparam("estate"), _HEADS.c.meeting_id == bindparam("meeting"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(
+        _HEADS.c.estate_id == bindparam("estate"),
+        _HEADS.c.meeting_id == bindparam("meeting"),
+        _HEADS.c.size == bindparam("old_size"),
+    )
+    .values(size=bindparam("size"), frontier=bindparam("frontier"), root=bindparam("root"))
+)
+_INSERT_ENTRIES = insert(_ENTRIES)
+_INSERT_NODES = insert(_NODES)
+
+
 async def _lock_head(
     session: AsyncSession, estate_id: int, meeting_id: uuid.UUID
 ) -> tuple[int, bytes] | None:
-    statement = (
-        select(LogHead.size, LogHead.frontier)
-        .where(LogHead.estate_id == estate_id, LogHead.meeting_id == meeting_id)
-        .with_for_update()
-    )
-    row = (await session.execute(statement)).one_or_none()
+    row = (
+        await session.execute(_LOCK_HEAD, {"estate": estate_id, "meeting": meeting_id})
+    ).one_or_none()
     return None if row is None else (row.size, row.frontier)
 
 
@@ -181,7 +203,7 @@ async def append_entries(
             {
                 "estate_id": estate_id,
                 "meeting_id": meeting_id,
-                "idx": index,
+                "index": index,
                 "entry": entry,
                 "leaf_hash": leaf,
             }
@@ -191,7 +213,7 @@ async def append_entries(
                 "estate_id": estate_id,
                 "meeting_id": meeting_id,
                 "level": level,
-                "idx": node_index,
+                "index": node_index,
                 "hash": value,
             }
             for (level, node_index), value in nodes
@@ -200,16 +222,18 @@ async def append_entries(
             AppendResult(index=index, leaf_hash=leaf, size=index + 1, root=frontier.root())
         )
 
-    await session.execute(insert(LogEntry), entry_rows)
-    await session.execute(insert(LogNode), node_rows)
+    await session.execute(_INSERT_ENTRIES, entry_rows)
+    await session.execute(_INSERT_NODES, node_rows)
     result = await session.execute(
-        update(LogHead)
-        .where(
-            LogHead.estate_id == estate_id,
-            LogHead.meeting_id == meeting_id,
-            LogHead.size == old_size,
-        )
-        .values(size=frontier.size, frontier=b"".join(frontier.hashes), root=frontier.root())
+        _MOVE_HEAD,
+        {
+            "estate": estate_id,
+            "meeting": meeting_id,
+            "old_size": old_size,
+            "size": frontier.size,
+            "frontier": b"".join(frontier.hashes),
+            "root": frontier.root(),
+        },
     )
     # The row is locked; a mismatch means the locking above is broken.
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
@@ -29,7 +30,7 @@ from votes.service.schemas import (
     ProxyBallotRequest,
     Receipt,
 )
-from web.auth import SKIP_SESSION
+from web.auth import SKIP_SESSION, provide_context
 from web.ratelimit import CredentialLimiter, ballot_member_key, client_address
 from web.routes.api.meetings import MeetingCode
 
@@ -57,11 +58,14 @@ class OwnerBallotController(Controller):
     )
     async def cast(
         self,
-        ctx: NamedDependency[ServiceContext],
+        state: State,
         ballot_limiter: NamedDependency[CredentialLimiter],
         code: MeetingCode,
         data: JSONBody[BallotRequest],
     ) -> Receipt:
+        # The context straight from the app state, not as a second dependency: Litestar
+        # resolves two or more dependencies in an anyio task group, per request.
+        ctx = provide_context(state)
         member = ballot_member_key(data.ballot)
         if member is not None:
             await ballot_limiter.hit(member)
