@@ -8,11 +8,14 @@ rows) plus about 5 % duplicate rows (half of them disagreeing). Reports the medi
 of several runs of ``group_members`` and of ``tally`` alone.
 
 Run: ``python bench/bench_tally.py`` (options: ``--members N --runs N --seed N``).
+Reports wall-clock and CPU time (``time.process_time``); on a shared machine the
+CPU time is the steadier figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -118,9 +121,15 @@ def make_ballots(roster: Roster, motions: list[Motion], rng: random.Random) -> l
 
 
 def median_time(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock and median CPU seconds of ``runs`` calls."""
+    """Median wall-clock and median CPU seconds of ``runs`` calls.
+
+    Each call starts after a full garbage collection: otherwise a call may
+    also pay for a full collection of the whole heap (the benchmark's million
+    objects, about 0.25 s here) run on behalf of the calls before it.
+    """
     walls, cpus = [], []
     for _ in range(runs):
+        gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
         fn()
         cpus.append(time.process_time() - cpu)

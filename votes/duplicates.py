@@ -36,6 +36,7 @@ from itertools import filterfalse
 from votes.model import BallotRow, Channel, DuplicatePolicy
 
 __all__ = [
+    "ByChoice",
     "Conflict",
     "Duplicate",
     "Resolution",
@@ -172,6 +173,30 @@ def _collect(
     return taken
 
 
+def _collect_choice(
+    motion_id: str,
+    member_id: str,
+    group: list[BallotRow],
+    policy: DuplicatePolicy,
+    *,
+    conflicts: list[Conflict],
+    duplicates: list[Duplicate],
+) -> str:
+    """The choice text of the row that counts among ``group``; same findings as :func:`_collect`.
+
+    Rows with one and the same choice text need no ordering: whichever row
+    counts, its choice is that text and the rows agree.
+    """
+    text = group[0].choice
+    for row in group:
+        if row.choice != text:
+            return _collect(
+                motion_id, member_id, group, policy, conflicts=conflicts, duplicates=duplicates
+            ).choice
+    duplicates.append(Duplicate(member_id, motion_id, len(group)))
+    return text
+
+
 def resolve_grouped(
     rows: Sequence[BallotRow], policy: DuplicatePolicy
 ) -> tuple[dict[str, dict[str, BallotRow]], list[Conflict], list[Duplicate]]:
@@ -209,13 +234,15 @@ def resolve_by_choice(
     Same outcome as :func:`resolve_grouped`, in the form the tally counts from,
     built in one pass over the rows (each row object is touched once: with
     half a million rows in arrival order, memory access is the cost). A
-    member's first row files it under that row's choice; when its rows
-    resolve to another choice, it is moved afterwards.
+    member's first row files it under that row's choice; the few members with
+    several rows are resolved afterwards and moved if another choice counts.
     """
     policy = DuplicatePolicy(policy)
+    if not isinstance(rows, Sequence):
+        rows = list(rows)
     first: dict[str, dict[str, BallotRow]] = {}
     by_choice: ByChoice = {}
-    groups: dict[tuple[str, str], list[BallotRow]] = {}
+    later: list[BallotRow] = []
     for row in rows:
         motion_id = row.motion_id
         seen = first.get(motion_id)
@@ -223,37 +250,58 @@ def resolve_by_choice(
             seen = first[motion_id] = {}
             by_choice[motion_id] = {}
         member_id = row.member_id
-        earlier = seen.get(member_id)
-        if earlier is not None:
-            group = groups.get((motion_id, member_id))
-            if group is None:
-                groups[motion_id, member_id] = [earlier, row]
-            else:
-                group.append(row)
+        if seen.setdefault(member_id, row) is not row:  # not the member's first row here
+            later.append(row)
             continue
-        seen[member_id] = row
         choices = by_choice[motion_id]
-        bucket = choices.get(row.choice)
+        choice = row.choice
+        bucket = choices.get(choice)
         if bucket is None:
-            choices[row.choice] = [member_id]
+            choices[choice] = [member_id]
         else:
             bucket.append(member_id)
+    if sum(len(ids) for choices in by_choice.values() for ids in choices.values()) != sum(
+        map(len, first.values())
+    ):
+        # One row object given twice passed the identity test above as a first
+        # row; the plain form handles that rare input.
+        return _by_choice_from_grouped(rows, policy)
+    groups: dict[tuple[str, str], list[BallotRow]] = {}
+    for row in later:
+        key = (row.motion_id, row.member_id)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [first[key[0]][key[1]], row]
+        else:
+            group.append(row)
     conflicts: list[Conflict] = []
     duplicates: list[Duplicate] = []
     moved: dict[tuple[str, str], set[str]] = {}  # (motion, first row's choice) -> members
     for (motion_id, member_id), group in groups.items():
-        taken = _collect(
+        taken = _collect_choice(
             motion_id, member_id, group, policy, conflicts=conflicts, duplicates=duplicates
         )
-        if taken.choice != group[0].choice:
+        if taken != group[0].choice:
             moved.setdefault((motion_id, group[0].choice), set()).add(member_id)
-            by_choice[motion_id].setdefault(taken.choice, []).append(member_id)
+            by_choice[motion_id].setdefault(taken, []).append(member_id)
     for (motion_id, choice), members in moved.items():
         kept = list(filterfalse(members.__contains__, by_choice[motion_id][choice]))
         if kept:
             by_choice[motion_id][choice] = kept
         else:
             del by_choice[motion_id][choice]
+    return by_choice, conflicts, duplicates
+
+
+def _by_choice_from_grouped(
+    rows: Iterable[BallotRow], policy: DuplicatePolicy
+) -> tuple[ByChoice, list[Conflict], list[Duplicate]]:
+    effective, conflicts, duplicates = resolve_grouped(list(rows), policy)
+    by_choice: ByChoice = {}
+    for motion_id, chosen in effective.items():
+        choices = by_choice[motion_id] = {}
+        for member_id, row in chosen.items():
+            choices.setdefault(row.choice, []).append(member_id)
     return by_choice, conflicts, duplicates
 
 

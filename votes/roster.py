@@ -22,8 +22,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from votes.model import (
     DEVELOPER_MEMBER_ID,
@@ -59,6 +60,7 @@ __all__ = [
     "parse_roster_table",
     "read_roster",
     "split_keys",
+    "weighted_areas",
 ]
 
 ROSTER_COLUMNS: tuple[Column, ...] = (
@@ -154,17 +156,24 @@ def split_keys(text: str) -> list[str]:
 
 def group_members(units: Sequence[Unit]) -> Roster:
     """Group units into voting members exactly as LEGAL.md §2 says (see the module doc)."""
-    seen: set[str] = set()
+    numbers = list(map(_NUMBER, units))
+    if len(set(numbers)) != len(numbers) or not all(map(_OWNERS, units)):
+        _refuse(units)
     developer: list[Unit] = []
-    by_owners: dict[frozenset[str], list[Unit]] = {}
+    # Most owner sets hold one unit: keep those without a list of their own.
+    first: dict[frozenset[str], Unit] = {}
+    more: dict[frozenset[str], list[Unit]] = {}
+    sold = UnitStatus.SOLD
     for unit in units:
-        if unit.number in seen:
-            raise ValueError(f"duplicate unit number: {unit.number!r}")
-        seen.add(unit.number)
-        if not unit.owners:
-            raise ValueError(f"unit {unit.number!r} has no owner")
-        if unit.status is UnitStatus.SOLD:
-            by_owners.setdefault(unit.owners, []).append(unit)
+        if unit.status is sold:
+            owners = unit.owners
+            earlier = first.setdefault(owners, unit)
+            if earlier is not unit:  # unit numbers are unique, so this is another unit
+                owned = more.get(owners)
+                if owned is None:
+                    more[owners] = [earlier, unit]
+                else:
+                    owned.append(unit)
         else:
             developer.append(unit)
     members: list[Member] = []
@@ -177,15 +186,33 @@ def group_members(units: Sequence[Unit]) -> Roster:
                 is_developer=True,
             )
         )
-    for owners, owned in by_owners.items():
-        ordered = _sorted_units(owned)
-        members.append(Member(id=f"member:{ordered[0].number}", units=ordered, owners=owners))
-    members.sort(key=lambda m: m.id)
+    for owners, unit in first.items():
+        several = more.get(owners)
+        ordered = (unit,) if several is None else _sorted_units(several)
+        members.append(Member(f"member:{ordered[0].number}", ordered, owners))
+    members.sort(key=_ID)
     return Roster(members=tuple(members))
 
 
+_NUMBER = attrgetter("number")
+_OWNERS = attrgetter("owners")
+_ID = attrgetter("id")
+
+
+def _refuse(units: Sequence[Unit]) -> NoReturn:
+    """Raise for the first repeated unit number or unit without owner, in unit order."""
+    seen: set[str] = set()
+    for unit in units:
+        if unit.number in seen:
+            raise ValueError(f"duplicate unit number: {unit.number!r}")
+        seen.add(unit.number)
+        if not unit.owners:
+            raise ValueError(f"unit {unit.number!r} has no owner")
+    raise AssertionError("_refuse called on valid units")
+
+
 def _sorted_units(units: Iterable[Unit]) -> tuple[Unit, ...]:
-    return tuple(sorted(units, key=lambda u: u.number))
+    return tuple(sorted(units, key=_NUMBER))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +239,32 @@ def member_weight(member: Member, *, include_parking: bool, scope: frozenset[str
         area += unit.area
         counted = True
     return Weight(area=area, heads=1 if counted else 0)
+
+
+def weighted_areas(
+    members: Iterable[Member], *, include_parking: bool, scope: frozenset[str] | None
+) -> dict[str, int]:
+    """Member id -> area of every member that is a head for one motion.
+
+    The same rule as :func:`member_weight` for many members at once (the tally
+    asks it for every member of the estate): only members with at least one
+    counted unit are listed, each with ``heads`` 1 and this ``area``.
+    """
+    parking = UnitKind.PARKING
+    areas: dict[str, int] = {}
+    for member in members:
+        area = 0
+        counted = False
+        for unit in member.units:
+            if scope is not None and unit.building not in scope:
+                continue
+            if unit.kind is parking and not include_parking:
+                continue
+            area += unit.area
+            counted = True
+        if counted:
+            areas[member.id] = area
+    return areas
 
 
 # --------------------------------------------------------------------------- import

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
-from votes.duplicates import Conflict, Duplicate, resolve_by_choice
+from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
 from votes.model import (
     BallotRow,
     Choice,
@@ -26,7 +25,7 @@ from votes.model import (
     Roster,
     TallySettings,
 )
-from votes.roster import member_weight
+from votes.roster import weighted_areas
 from votes.rules import Threshold, format_area, meets, percent, requirements
 
 __all__ = [
@@ -42,6 +41,7 @@ __all__ = [
     "ThresholdCheck",
     "result_to_dict",
     "tally",
+    "tally_grouped",
 ]
 
 #: Version of the shape produced by :func:`result_to_dict` (docs/tally-json.md).
@@ -203,35 +203,21 @@ def _member_index(roster: Roster) -> dict[str, Member]:
 
 @dataclass(frozen=True, slots=True)
 class _Weights:
-    """Area and heads of every member that carries weight in one scope (heads > 0)."""
+    """Area of every member that carries weight in one scope; each is one head.
+
+    ``member_weight`` gives a head of 1 to every member with a counted unit and
+    0 otherwise, so a member's heads are 1 exactly when it is in ``area``.
+    """
 
     area: dict[str, int]
-    heads: dict[str, int]
     total: Count
-    one_head_each: bool  # every weighted member is exactly one head (SPC art 9)
 
 
 def _weights(
     candidates: Iterable[Member], *, include_parking: bool, scope: frozenset[str] | None
 ) -> _Weights:
-    area: dict[str, int] = {}
-    heads: dict[str, int] = {}
-    for member in candidates:
-        weight = member_weight(member, include_parking=include_parking, scope=scope)
-        if weight.heads:
-            area[member.id] = weight.area
-            heads[member.id] = weight.heads
-    total = Count(sum(area.values()), sum(heads.values()))
-    return _Weights(area, heads, total, one_head_each=total.heads == len(heads))
-
-
-def _by_building(roster: Roster) -> dict[str, dict[str, Member]]:
-    """Members by the buildings of their units: only these can weigh in a scoped motion."""
-    index: dict[str, dict[str, Member]] = {}
-    for member in roster.members:
-        for unit in member.units:
-            index.setdefault(unit.building, {})[member.id] = member
-    return index
+    area = weighted_areas(candidates, include_parking=include_parking, scope=scope)
+    return _Weights(area, Count(sum(area.values()), len(area)))
 
 
 def _check(threshold: Threshold, of: str, part: Count, whole: Count) -> ThresholdCheck:
@@ -315,11 +301,20 @@ def _notes_for_rows(
             )
         )
     if out_of_scope:
+        # Members whose only units in scope are parking spaces, when those do not count.
+        with_parking = (
+            {}
+            if include_parking
+            else weighted_areas(
+                [members[member_id] for member_id in out_of_scope],
+                include_parking=True,
+                scope=motion.scope,
+            )
+        )
         scoped: list[str] = []
         parking: list[str] = []
         for member_id in out_of_scope:
-            weight = member_weight(members[member_id], include_parking=True, scope=motion.scope)
-            (parking if weight.heads and not include_parking else scoped).append(member_id)
+            (parking if member_id in with_parking else scoped).append(member_id)
         if scoped:
             notes.append(
                 Note(
@@ -412,14 +407,14 @@ def _classify(motion: Motion, choice: str, names: frozenset[str]) -> Classified:
         return _INVALID
     if motion.type == MotionType.CHOOSE_ONE:
         return (text,) if text in names else _UNRECOGNISED
-    parts = [part.strip() for part in text.split(";")]
+    parts = tuple(map(str.strip, text.split(";")))
     if (
         not 1 <= len(parts) <= motion.seats
         or len(set(parts)) != len(parts)
-        or not all(part in names for part in parts)
+        or not names.issuperset(parts)
     ):
         return _UNRECOGNISED
-    return tuple(parts)
+    return parts
 
 
 def _count_rows(
@@ -436,15 +431,14 @@ def _count_rows(
     outside: set[str] = set()
     unrecognised: list[str] = []
     for choice, ids in by_choice.items():
-        # Members without weight in the scope add 0 here and are noted below.
-        group_area = sum(map(area.get, ids, repeat(0)))
-        inside = sum(map(area.__contains__, ids))
-        if inside < len(ids):
+        # Members without weight in the scope add 0 here and are noted below;
+        # every member with weight is one head.
+        # One dict lookup per member: memory access to the ids is the cost.
+        found = list(map(area.get, ids))
+        group_heads = len(found) - found.count(None)
+        group_area = sum(filter(None, found))
+        if group_heads < len(ids):
             outside.update(set(ids).difference(area))
-        if weights.one_head_each:
-            group_heads = inside
-        else:
-            group_heads = sum(map(weights.heads.get, ids, repeat(0)))
         kind = _classify(motion, choice, names)
         if isinstance(kind, tuple):
             slot = totals[_AGREE]
@@ -709,34 +703,59 @@ def tally(
     Raises ValueError for inputs that cannot be counted at all (duplicate
     motion or member ids, an item outside 1-9, an election without candidates).
     """
+    members = _checked_members(roster, motions, settings)
+    grouped = resolve_by_choice(ballots, settings.duplicate_policy)
+    return _count(roster, members, motions, grouped, settings)
+
+
+def tally_grouped(
+    *,
+    roster: Roster,
+    motions: Sequence[Motion],
+    grouped: tuple[ByChoice, Sequence[Conflict], Sequence[Duplicate]],
+    settings: TallySettings,
+) -> TallyResult:
+    """:func:`tally` of ballot rows already resolved by :func:`votes.duplicates.resolve_by_choice`.
+
+    For callers that hold the ballots in another form (the verifier reads
+    them from log entries): ``grouped`` must be what ``resolve_by_choice``
+    returns for the rows under ``settings.duplicate_policy`` (per motion, each
+    member's effective choice text; the conflicts; the agreeing duplicates),
+    in any order, or the union of its results for disjoint sets of members.
+    """
+    members = _checked_members(roster, motions, settings)
+    return _count(roster, members, motions, grouped, settings)
+
+
+def _checked_members(
+    roster: Roster, motions: Sequence[Motion], settings: TallySettings
+) -> dict[str, Member]:
     _check_motions(motions)
     for motion in motions:
         requirements(settings.rulebook, motion.item)
-    members = _member_index(roster)
-    by_motion, conflicts, duplicates = resolve_by_choice(ballots, settings.duplicate_policy)
+    return _member_index(roster)
+
+
+def _count(
+    roster: Roster,
+    members: Mapping[str, Member],
+    motions: Sequence[Motion],
+    grouped: tuple[ByChoice, Sequence[Conflict], Sequence[Duplicate]],
+    settings: TallySettings,
+) -> TallyResult:
+    by_motion, conflicts, duplicates = grouped
     duplicates_by_motion: dict[str, list[Duplicate]] = {}
     for duplicate in duplicates:
         duplicates_by_motion.setdefault(duplicate.motion_id, []).append(duplicate)
 
-    # Weights are computed once per distinct scope; a scoped motion only asks
-    # member_weight about members with a unit in one of its buildings.
+    # Weights are computed once per distinct scope.
     cache: dict[frozenset[str] | None, _Weights] = {}
-    buildings: dict[str, dict[str, Member]] | None = None
     results: list[MotionResult] = []
     for motion in motions:
         weights = cache.get(motion.scope)
         if weights is None:
-            candidates: Iterable[Member] = roster.members
-            if motion.scope is not None:
-                if buildings is None:
-                    buildings = _by_building(roster)
-                candidates = {
-                    member_id: member
-                    for building in motion.scope
-                    for member_id, member in buildings.get(building, {}).items()
-                }.values()
             weights = cache[motion.scope] = _weights(
-                candidates, include_parking=settings.include_parking_area, scope=motion.scope
+                roster.members, include_parking=settings.include_parking_area, scope=motion.scope
             )
         results.append(
             _tally_motion(

@@ -514,14 +514,16 @@ class KeyBook:
 
     @classmethod
     def from_roster(cls, roster: RosterWire) -> KeyBook:
-        book = cls()
-        for member in roster.members:
-            if member.key in book.owner:
-                raise KeyBookError(f"key {member.key} is listed for two members")
-            book.active[member.key] = member.id
-            book.current[member.id] = member.key
-            book.owner[member.key] = member.id
-        return book
+        keys = [member.key for member in roster.members]
+        ids = [member.id for member in roster.members]
+        owner = dict(zip(keys, ids, strict=True))
+        if len(owner) != len(keys):
+            seen: set[str] = set()
+            for key in keys:
+                if key in seen:
+                    raise KeyBookError(f"key {key} is listed for two members")
+                seen.add(key)
+        return cls(active=dict(owner), current=dict(zip(ids, keys, strict=True)), owner=owner)
 
     def member_for_key(self, key: str) -> str | None:
         return self.active.get(key)

@@ -10,12 +10,12 @@ member or officer signatures).
 from __future__ import annotations
 
 import gc
-import hashlib
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,11 +30,13 @@ from crypto.notes import (
     open_note,
 )
 from crypto.signing import Domain, PublicKey
+from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
 from votes.model import BallotRow, DuplicatePolicy, Motion, Roster
 from votes.record.ballot import (
     BallotContext,
     BallotError,
     BallotErrorCode,
+    ChoiceValue,
     check_ballot,
     check_choices,
     hex_fields_ok,
@@ -73,7 +75,7 @@ from votes.record.entries import (
 from votes.record.receipt import Receipt, ReceiptError, verify_receipt
 from votes.record.wire import all_times, canonical, is_time
 from votes.roster import format_area, group_members
-from votes.tally import result_to_dict, tally
+from votes.tally import result_to_dict, tally_grouped
 
 __all__ = [
     "CHECKS",
@@ -184,6 +186,7 @@ class _SkipError(Exception):
 
 
 _BALLOT_KINDS = (BallotEntry, PaperBallotEntry, ProxyBallotEntry)
+_BallotKind = BallotEntry | PaperBallotEntry | ProxyBallotEntry
 _VOTING = (
     BallotEntry,
     PaperBallotEntry,
@@ -231,7 +234,7 @@ class _State:
     officers: dict[str, CosignatureVerifier] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     leaves: list[bytes] = field(default_factory=list)
-    nodes: dict[NodeId, bytes] = field(default_factory=dict)
+    nodes: Mapping[NodeId, bytes] = field(default_factory=dict)
     notice: NoticeEntry | None = None
     roster: Roster | None = None
     motions: dict[str, Motion] = field(default_factory=dict)
@@ -239,8 +242,7 @@ class _State:
     key_state: dict[int, tuple[str | None, bool]] = field(default_factory=dict)
     bad_signatures: set[int] = field(default_factory=set)
     valid: dict[int, str] = field(default_factory=dict)  # ballot entry index -> member id
-    rows: list[BallotRow] = field(default_factory=list)
-    ballot_bytes: dict[int, bytes] = field(default_factory=dict)  # entry index -> ballot bytes
+    counted: list[tuple[str, _BallotKind]] = field(default_factory=list)  # (member, entry)
 
 
 def verify_bundle(
@@ -259,6 +261,32 @@ def verify_bundle(
     receipts to look up in the log.  ``workers`` > 1 checks Ed25519 signatures
     in that many processes.
     """
+    # Verifying builds millions of small acyclic objects; the cyclic garbage
+    # collector would rescan the growing heap many times over for nothing
+    # (about a third of the time on a 100,000-ballot bundle).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify(
+            source,
+            service_key=service_key,
+            officer_keys=officer_keys,
+            receipts=receipts,
+            workers=workers,
+        )
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _verify(
+    source: Bundle | bytes | Path | str,
+    *,
+    service_key: str | None,
+    officer_keys: Sequence[str],
+    receipts: Sequence[Receipt],
+    workers: int,
+) -> Report:
     state = _State()
     runner = _Checks(
         state,
@@ -291,13 +319,28 @@ def verify_bundle(
         "tally": runner.tally,
         "certification": runner.certification,
     }
+    # The per-ballot work (leaf hashes, signatures) starts with check 2, in
+    # worker processes when ``workers`` > 1, while the checks that need
+    # neither run; the checks that need the Merkle tree or the signatures come
+    # after. The results are reported in number order.
+    order = [CHECKS[n - 1] for n in _RUN_ORDER]
+    try:
+        results.extend(_run(order, steps))
+    finally:
+        runner.close()
+    results.sort(key=lambda result: result.spec.number)
+    return Report(meeting=state.bundle.meeting, checks=tuple(results))
+
+
+# Check numbers in the order they run (see _verify).
+_RUN_ORDER = (1, 2, 3, 7, 9, 11, 12, 13, 14, 4, 5, 6, 8, 15, 10)
+
+
+def _run(
+    order: Sequence[CheckSpec], steps: Mapping[str, Callable[[list[Finding]], str]]
+) -> list[CheckResult]:
+    results: list[CheckResult] = []
     fatal = False
-    # Member signatures are checked in worker processes started by check 2 while
-    # the other checks run; check 10 is therefore evaluated last (nothing else
-    # depends on it) and the results are reported in number order.
-    order = [spec for spec in CHECKS if spec.name != "signatures"] + [
-        spec for spec in CHECKS if spec.name == "signatures"
-    ]
     for spec in order:
         if fatal:
             results.append(
@@ -317,8 +360,7 @@ def verify_bundle(
         results.append(CheckResult(spec, status, summary, tuple(findings)))
         if findings and spec.name in ("bundle", "entries"):
             fatal = True
-    results.sort(key=lambda result: result.spec.number)
-    return Report(meeting=state.bundle.meeting, checks=tuple(results))
+    return results
 
 
 def _load(source: bytes | Path | str) -> Bundle:
@@ -350,16 +392,46 @@ class _Checks:
         self.officer_pins = officer_keys
         self.receipt_list = receipts
         self.workers = workers
-        self.signature_job: SignatureJob | None = None
+        self.ballot_job: _BallotJob | None = None
+        self.ballot_work: _BallotWork | None = None
+        self._by_type: dict[type, list[Entry]] | None = None
 
     # ------------------------------------------------------------------ helpers
 
     def _root(self, size: int) -> bytes:
         """Merkle root (RFC 9162) of the first ``size`` entries."""
+        self._finish_ballot_work()
         return root_plan(size).assemble(self.s.nodes)
 
+    def _leaves(self) -> list[bytes]:
+        """Every entry's leaf hash, in log order."""
+        self._finish_ballot_work()
+        return self.s.leaves
+
+    def _finish_ballot_work(self) -> _BallotWork:
+        """Wait for (or do) the per-ballot work; complete the leaves and the Merkle nodes."""
+        if self.ballot_work is None:
+            job = self.ballot_job
+            if job is None:
+                raise _SkipError("skipped: entries unreadable")
+            work = self.ballot_work = job.result()
+            leaves = self.s.leaves
+            for position, leaf in zip(work.positions, work.leaves, strict=True):
+                leaves[position] = leaf
+            self.s.nodes = _PerfectNodes(leaves)
+        return self.ballot_work
+
+    def close(self) -> None:
+        if self.ballot_job is not None:
+            self.ballot_job.close()
+
     def _of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.s.entries if isinstance(e, kind)]
+        """The entries of one type, in log order (entry types have no subclasses)."""
+        if self._by_type is None:
+            self._by_type = {}
+            for entry in self.s.entries:
+                self._by_type.setdefault(type(entry), []).append(entry)
+        return self._by_type.get(kind, [])
 
     def _need_notice(self) -> NoticeEntry:
         if self.s.notice is None:
@@ -413,13 +485,20 @@ class _Checks:
     def entries(self, findings: list[Finding]) -> str:
         b = self.s.bundle
         assert b is not None
+        service = self.s.service
+        self.ballot_job = _BallotJob(
+            b.entries,
+            paper_key=None if service is None else service.public_key,
+            workers=self.workers,
+        )
         entries: list[Entry] = []
         leaves: list[bytes] = []
         times: list[str] = []
         for position, raw in enumerate(b.entries):
             try:
                 entry = decode_entry(bytes(raw))
-                data = entry_bytes(entry)
+                # Ballot entries' leaves come from the ballot work (their bytes cannot fail).
+                leaf = b"" if isinstance(entry, _BALLOT_KINDS) else leaf_hash(entry_bytes(entry))
             except (EntryError, ValueError) as exc:
                 findings.append(Finding(position, f"entry {position}: {exc}"))
                 continue
@@ -427,9 +506,11 @@ class _Checks:
                 findings.append(
                     Finding(position, f"entry {position} is for meeting {entry.meeting!r}")
                 )
-            times.extend(getattr(entry, name) for name in _time_fields(entry))
+            times.append(entry.time)
+            if isinstance(entry, _MORE_TIMES):
+                times.extend(getattr(entry, name) for name in _time_fields(entry)[1:])
             entries.append(entry)
-            leaves.append(leaf_hash(data))
+            leaves.append(leaf)
         if not b.entries:
             findings.append(Finding(None, "the bundle has no entries"))
         if not all_times(times):  # one regex pass; find the culprit only when needed
@@ -446,13 +527,12 @@ class _Checks:
                         )
         self.s.entries = entries
         self.s.leaves = leaves
-        self.s.nodes = _perfect_nodes(leaves)
-        self.start_signatures()
+        self.ballot_job.use(entries)
         if entries and isinstance(entries[0], NoticeEntry):
             self.s.notice = entries[0]
             self.s.motions = {m.id: motion_from_wire(m) for m in entries[0].agenda}
-        counts = Counter(type(e).__name__ for e in entries)
-        ballots = counts["BallotEntry"] + counts["PaperBallotEntry"] + counts["ProxyBallotEntry"]
+        counts = Counter(map(type, entries))
+        ballots = counts[BallotEntry] + counts[PaperBallotEntry] + counts[ProxyBallotEntry]
         return f"{len(entries)} entries parsed, {ballots} ballots"
 
     # ------------------------------------------------------------------ 3
@@ -616,7 +696,7 @@ class _Checks:
             if body.meeting != b.meeting:
                 findings.append(Finding(None, f"receipt #{number} is for meeting {body.meeting}"))
                 continue
-            if body.index >= size or self.s.leaves[body.index].hex() != body.entry:
+            if body.index >= size or self._leaves()[body.index].hex() != body.entry:
                 findings.append(
                     Finding(
                         body.index,
@@ -647,15 +727,18 @@ class _Checks:
             findings.append(
                 Finding(0, f"roster hashes to {computed}, but the notice says {notice.roster_root}")
             )
-        seen_ids: set[str] = set()
-        seen_keys: set[str] = set()
-        for member in wire.members:
-            if member.id in seen_ids:
-                findings.append(Finding(0, f"member id {member.id!r} repeats"))
-            if member.key in seen_keys:
-                findings.append(Finding(0, f"credential key {member.key} is listed twice"))
-            seen_ids.add(member.id)
-            seen_keys.add(member.key)
+        ids = [member.id for member in wire.members]
+        keys = [member.key for member in wire.members]
+        if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
+            seen_ids: set[str] = set()
+            seen_keys: set[str] = set()
+            for member in wire.members:
+                if member.id in seen_ids:
+                    findings.append(Finding(0, f"member id {member.id!r} repeats"))
+                if member.key in seen_keys:
+                    findings.append(Finding(0, f"credential key {member.key} is listed twice"))
+                seen_ids.add(member.id)
+                seen_keys.add(member.key)
         roster = roster_from_wire(wire)
         self.s.roster = roster
         try:
@@ -663,7 +746,13 @@ class _Checks:
         except ValueError as exc:
             findings.append(Finding(0, f"roster units: {exc}"))
             return ""
-        # Units are listed sorted by number, as group_members sorts them.
+        # Units are listed sorted by number, as group_members sorts them. Both
+        # rosters hold the same Unit objects, whose numbers are unique (else
+        # group_members refused them): equal unit tuples are equal numbers.
+        if {m.id: (m.is_developer, m.units) for m in roster.members} == {
+            m.id: (m.is_developer, m.units) for m in regrouped.members
+        }:
+            return self._roster_summary(roster)
         listed = {m.id: (m.is_developer, [u.number for u in m.units]) for m in roster.members}
         expected = {m.id: (m.is_developer, [u.number for u in m.units]) for m in regrouped.members}
         for member_id in sorted(set(listed) | set(expected)):
@@ -678,6 +767,10 @@ class _Checks:
                     )
                 )
                 break
+        return self._roster_summary(roster)
+
+    @staticmethod
+    def _roster_summary(roster: Roster) -> str:
         area = sum(u.area for m in roster.members for u in m.units)
         return (
             f"{len(roster.members)} members (heads), "
@@ -702,7 +795,7 @@ class _Checks:
             ),
         ):
             return ""
-        if entry.notice != self.s.leaves[0].hex():
+        if entry.notice != self._leaves()[0].hex():
             findings.append(Finding(entry.index, "approval names a different notice entry hash"))
         if entry.roster_root != notice.roster_root:
             findings.append(Finding(entry.index, "approval names a different roster root"))
@@ -764,43 +857,21 @@ class _Checks:
 
     # ------------------------------------------------------------------ 10
 
-    def start_signatures(self) -> None:
-        """Start checking member signatures (in worker processes when ``workers`` > 1)."""
-        prefix = Domain.BALLOT.value.encode() + b"\x00"
-        items: list[tuple[int, bytes, bytes, bytes]] = []
-        malformed: list[int] = []
-        for entry in self.s.entries:
-            if isinstance(entry, BallotEntry | ProxyBallotEntry):
-                try:
-                    key, signature = _hex(entry.ballot.member), _hex(entry.signature)
-                except ValueError:
-                    malformed.append(entry.index)
-                    continue
-                data = canonical(entry.ballot)
-                self.s.ballot_bytes[entry.index] = data
-                items.append((entry.index, key, prefix + data, signature))
-        self.signature_job = SignatureJob(items, workers=self.workers, extra_bad=malformed)
-
     def signatures(self, findings: list[Finding]) -> str:
-        job = self.signature_job
-        if job is None:
-            raise _SkipError("skipped: entries unreadable")
-        bad = set(job.result())
-        items = job.items_count
-        paper = 0
-        service = self.s.service
-        for entry in self._of(PaperBallotEntry):
-            paper += 1
-            if service is None or not service.public_key.verify(
-                Domain.PAPER_BALLOT, signed_entry_body(entry), _hex(entry.signature)
-            ):
-                bad.add(entry.index)
+        work = self._finish_ballot_work()
+        if work.paper_errors:
+            # A paper ballot's signature that is not hex cannot be checked at all.
+            raise ValueError(min(work.paper_errors)[1])
+        bad = set(work.bad)
         for index in sorted(bad):
             findings.append(
                 Finding(index, f"the signature on ballot entry {index} does not verify")
             )
         self.s.bad_signatures = bad
-        return f"{items} member signatures and {paper} paper-ballot service signatures valid"
+        return (
+            f"{work.member_signatures} member signatures and {work.paper_signatures} "
+            "paper-ballot service signatures valid"
+        )
 
     # ------------------------------------------------------------------ 11
 
@@ -810,6 +881,9 @@ class _Checks:
         members = {m.id for m in notice.roster.members}
         cap = notice.settings.proxy_cap
         holders: dict[str, set[str]] = {}
+        allowed = _AllowedChoices(motions)
+        meeting, root = notice.meeting, notice.roster_root
+        key_state = self.s.key_state
         for entry in self.s.entries:
             if not isinstance(entry, _BALLOT_KINDS):
                 continue
@@ -821,21 +895,35 @@ class _Checks:
                             "",
                             f"paper ballot for unknown member {entry.member!r}",
                         )
-                    check_choices(entry.choices, motions, paper=True)
+                    if not allowed.all(entry.choices, paper=True):
+                        check_choices(entry.choices, motions, paper=True)
                     member = entry.member
                 else:
-                    holder, revoked = self.s.key_state.get(entry.index, (None, False))
-                    context = BallotContext(
-                        meeting=notice.meeting,
-                        roster_root=notice.roster_root,
-                        motions=motions,
-                        keys=_Fixed(entry.ballot.member, holder, revoked),
-                    )
-                    if entry.ballot.v != 1 or not hex_fields_ok(entry.ballot):
-                        raise BallotError(
-                            BallotErrorCode.MALFORMED, "", "ballot version or hex fields malformed"
+                    ballot = entry.ballot
+                    holder, revoked = key_state.get(entry.index, (None, False))
+                    if (
+                        holder is not None
+                        and ballot.v == 1
+                        and ballot.meeting == meeting
+                        and ballot.roster_root == root
+                        and allowed.all(ballot.choices, paper=False)
+                        and hex_fields_ok(ballot)
+                    ):
+                        member = holder  # what the checks below return when all pass
+                    else:
+                        context = BallotContext(
+                            meeting=meeting,
+                            roster_root=root,
+                            motions=motions,
+                            keys=_Fixed(ballot.member, holder, revoked),
                         )
-                    member = check_ballot(entry.ballot, context=context)
+                        if ballot.v != 1 or not hex_fields_ok(ballot):
+                            raise BallotError(
+                                BallotErrorCode.MALFORMED,
+                                "",
+                                "ballot version or hex fields malformed",
+                            )
+                        member = check_ballot(ballot, context=context)
             except BallotError as exc:
                 findings.append(
                     Finding(entry.index, f"entry {entry.index}: {exc.code}: {exc.message_en}")
@@ -921,18 +1009,31 @@ class _Checks:
     def effective(self, findings: list[Finding]) -> str:
         notice = self._need_notice()
         settings = notice.settings
-        seen: dict[str, int] = {}
+        sheets: dict[str, int] = {}
+        # A replay repeats the ballot's bytes, so also its nonce: only ballots
+        # with the same nonce need their canonical bytes compared.
+        by_nonce: dict[str, list[BallotEntry | ProxyBallotEntry]] = {}
         per_member: Counter[str] = Counter()
-        rows: list[BallotRow] = []
+        counted: list[tuple[str, _BallotKind]] = []
+        valid = self.s.valid
+        from_iso = datetime.fromisoformat
         for entry in self.s.entries:
             if not isinstance(entry, _BALLOT_KINDS):
                 continue
             if isinstance(entry, PaperBallotEntry):
-                fingerprint = "sheet:" + entry.sheet
+                first = sheets.get(entry.sheet)
+                if first is None:
+                    sheets[entry.sheet] = entry.index
             else:
-                data = self.s.ballot_bytes.get(entry.index) or canonical(entry.ballot)
-                fingerprint = "ballot:" + hashlib.sha256(data).hexdigest()
-            first = seen.get(fingerprint)
+                first = None
+                earlier = by_nonce.get(entry.ballot.nonce)
+                if earlier is None:
+                    by_nonce[entry.ballot.nonce] = [entry]
+                else:
+                    data = canonical(entry.ballot)
+                    first = next((e.index for e in earlier if canonical(e.ballot) == data), None)
+                    if first is None:
+                        earlier.append(entry)
             if first is not None:
                 findings.append(
                     Finding(
@@ -941,12 +1042,14 @@ class _Checks:
                     )
                 )
                 continue
-            seen[fingerprint] = entry.index
-            member = self.s.valid.get(entry.index)
+            member = valid.get(entry.index)
             if member is None:
                 continue
+            # The time of a row: check 2 matched it against the pattern, but
+            # the calendar can still refuse it (as building the row would).
+            from_iso(entry.time)
             per_member[member] += 1
-            rows.extend(entry_rows(entry, member))
+            counted.append((member, entry))
         limit = settings.max_changes
         if settings.duplicate_policy == DuplicatePolicy.LATEST_WINS and limit is not None:
             for member, count in sorted(per_member.items()):
@@ -958,7 +1061,7 @@ class _Checks:
                             f"at most {limit} change(s) are allowed",
                         )
                     )
-        self.s.rows = rows
+        self.s.counted = counted
         changed = sum(1 for c in per_member.values() if c > 1)
         return (
             f"{len(per_member)} members voted, {changed} with more than one ballot; "
@@ -975,12 +1078,32 @@ class _Checks:
             findings.append(Finding(None, "the log has no tally (or no closing) entry"))
             return ""
         entry: TallyEntry = tallies[0]
+        size = closings[0].index + 1
+        if self.s.roster is None:
+            raise _SkipError("skipped: no roster")
+        # The recount first: it needs nothing from the ballot work still under way.
+        result: dict[str, Any] = {}
+        failure: Exception | None = None
+        try:
+            grouped, rows = _grouped_rows(
+                [pair for pair in self.s.counted if pair[1].index < size],
+                notice.settings.duplicate_policy,
+            )
+            result = result_to_dict(
+                tally_grouped(
+                    roster=self.s.roster,
+                    motions=[motion_from_wire(m) for m in notice.agenda],
+                    grouped=grouped,
+                    settings=notice.settings.tally_settings(),
+                )
+            )
+        except Exception as exc:  # reported after the findings that come before it
+            failure = exc
         service = self.s.service
         if service is None or not service.public_key.verify(
             Domain.TALLY, signed_entry_body(entry), _hex(entry.signature)
         ):
             findings.append(Finding(entry.index, "the service signature on the tally is invalid"))
-        size = closings[0].index + 1
         if entry.inputs.size != size or entry.inputs.root != self._root(size).hex():
             findings.append(
                 Finding(
@@ -989,18 +1112,8 @@ class _Checks:
                     f"the log up to the closing (size {size})",
                 )
             )
-        if self.s.roster is None:
-            raise _SkipError("skipped: no roster")
-        motions = [motion_from_wire(m) for m in notice.agenda]
-        rows = [r for r in self.s.rows if r.seq < size]
-        result = result_to_dict(
-            tally(
-                roster=self.s.roster,
-                motions=motions,
-                ballots=rows,
-                settings=notice.settings.tally_settings(),
-            )
-        )
+        if failure is not None:
+            raise failure
         if result != entry.result:
             findings.append(
                 Finding(
@@ -1009,7 +1122,7 @@ class _Checks:
                 )
             )
         passed = [m["id"] for m in result.get("motions", []) if m.get("passed")]
-        return f"recomputed from {len(rows)} ballot rows; passed: {', '.join(passed) or 'none'}"
+        return f"recomputed from {rows} ballot rows; passed: {', '.join(passed) or 'none'}"
 
     # ------------------------------------------------------------------ 15
 
@@ -1040,7 +1153,7 @@ class _Checks:
         if not self._officer_signed(findings, entry, Domain.CERTIFICATION, body):
             return ""
         tally_entry: TallyEntry = tallies[0]
-        if entry.tally != self.s.leaves[tally_entry.index].hex():
+        if entry.tally != self._leaves()[tally_entry.index].hex():
             findings.append(
                 Finding(entry.index, "certification names a different tally entry hash")
             )
@@ -1082,22 +1195,109 @@ class _Checks:
                     )
                 )
         for publication in self._of(PublicationEntry):
-            if publication.certification != self.s.leaves[entry.index].hex():
+            if publication.certification != self._leaves()[entry.index].hex():
                 findings.append(
                     Finding(publication.index, "publication names a different certification")
                 )
         return f"certified by {entry.officer} at {entry.time} (checkpoint size {size})"
 
 
-def _perfect_nodes(leaves: Sequence[bytes]) -> dict[NodeId, bytes]:
-    """Every perfect-subtree hash of the log, by (level, index), for :func:`root_plan`."""
-    nodes: dict[NodeId, bytes] = {}
-    level, row = 0, list(leaves)
-    while row:
-        nodes.update(((level, i), h) for i, h in enumerate(row))
-        row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
-        level += 1
-    return nodes
+def _grouped_rows(
+    counted: Sequence[tuple[str, _BallotKind]], policy: DuplicatePolicy
+) -> tuple[tuple[ByChoice, list[Conflict], list[Duplicate]], int]:
+    """What :func:`votes.duplicates.resolve_by_choice` gives for the tally rows of ``counted``.
+
+    ``counted`` pairs each counted ballot entry with its member. A member with
+    one ballot has one row per motion it chose, so its rows go straight to
+    their choice; only the rows of members with several ballots are built as
+    :class:`~votes.model.BallotRow` and resolved. Also returns the number of rows.
+    """
+    ballots = Counter(member for member, _ in counted)
+    by_choice: ByChoice = {}
+    repeated: list[BallotRow] = []
+    rows = 0
+    for member, entry in counted:
+        if ballots[member] > 1:
+            repeated.extend(entry_rows(entry, member))
+            continue
+        choices = entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
+        rows += len(choices)
+        for motion_id, choice in choices.items():
+            text = choice if type(choice) is str else ";".join(choice)
+            texts = by_choice.get(motion_id)
+            if texts is None:
+                by_choice[motion_id] = {text: [member]}
+                continue
+            members = texts.get(text)
+            if members is None:
+                texts[text] = [member]
+            else:
+                members.append(member)
+    resolved, conflicts, duplicates = resolve_by_choice(repeated, policy)
+    for motion_id, texts in resolved.items():
+        into = by_choice.setdefault(motion_id, {})
+        for text, members in texts.items():
+            into.setdefault(text, []).extend(members)
+    return (by_choice, conflicts, duplicates), rows + len(repeated)
+
+
+class _AllowedChoices:
+    """Whether every choice of a ballot is allowed, remembered per distinct (motion, choice).
+
+    :func:`votes.record.ballot.check_choices` decides each choice on its own, so
+    asking it once per distinct choice gives the same answers.
+    """
+
+    def __init__(self, motions: Mapping[str, Motion]) -> None:
+        self._motions = motions
+        self._known: dict[tuple[bool, str, str | tuple[str, ...]], bool] = {}
+
+    def all(self, choices: Mapping[str, ChoiceValue], *, paper: bool) -> bool:
+        if not choices:
+            return False
+        known = self._known
+        for motion_id, choice in choices.items():
+            key = (paper, motion_id, choice if type(choice) is str else tuple(choice))
+            ok = known.get(key)
+            if ok is None:
+                try:
+                    check_choices({motion_id: choice}, self._motions, paper=paper)
+                    ok = True
+                except BallotError:
+                    ok = False
+                known[key] = ok
+            if not ok:
+                return False
+        return True
+
+
+class _PerfectNodes(Mapping[NodeId, bytes]):
+    """Every perfect-subtree hash of the log by (level, index), for :func:`root_plan`.
+
+    Kept as one list per level rather than one dict entry per node.
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self._levels: list[list[bytes]] = []
+        row = list(leaves)
+        while row:
+            self._levels.append(row)
+            row = list(map(node_hash, row[0:-1:2], row[1::2]))
+
+    def __getitem__(self, node: NodeId) -> bytes:
+        level, index = node
+        if 0 <= level < len(self._levels) and 0 <= index < len(self._levels[level]):
+            return self._levels[level][index]
+        raise KeyError(node)
+
+    def __iter__(self) -> Iterator[NodeId]:
+        return ((level, i) for level, row in enumerate(self._levels) for i in range(len(row)))
+
+    def __len__(self) -> int:
+        return sum(map(len, self._levels))
+
+
+_MORE_TIMES = (NoticeEntry, ClosingEntry, PaperBallotEntry)  # time fields besides "time"
 
 
 def _time_fields(entry: Entry) -> tuple[str, ...]:
@@ -1163,6 +1363,142 @@ def _transition(phase: str, entry: Entry) -> tuple[bool, str]:
     if phase == "certified":
         return isinstance(entry, PublicationEntry), "published"
     return False, phase
+
+
+# ---------------------------------------------------------------------- ballot work
+
+_BALLOT_PREFIX = Domain.BALLOT.value.encode() + b"\x00"
+_MEMBER_SIGNED = (BallotEntry, ProxyBallotEntry)
+
+# What forked workers inherit (set only while the pool starts).
+_RAW: Sequence[msgspec.Raw] = ()
+_PAPER_KEY: PublicKey | None = None
+
+
+@dataclass(slots=True)
+class _BallotWork:
+    """Per-ballot work on some entries: leaf hashes and signature checks.
+
+    ``bad`` holds the indices of ballot entries whose signature does not
+    verify (member or paper-ballot service signature, or malformed hex);
+    ``paper_errors`` the paper ballots whose signature is not hex, as
+    (position, error message).
+    """
+
+    positions: list[int] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    member_signatures: int = 0
+    paper_signatures: int = 0
+    bad: list[int] = field(default_factory=list)
+    paper_errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _ballot_work(entries: Iterable[tuple[int, Entry]], paper_key: PublicKey | None) -> _BallotWork:
+    """Leaf hashes and signature checks of the ballot entries among (position, entry) pairs."""
+    work = _BallotWork()
+    for position, entry in entries:
+        if isinstance(entry, _MEMBER_SIGNED):
+            work.positions.append(position)
+            work.leaves.append(leaf_hash(canonical(entry)))
+            try:
+                key, signature = _hex(entry.ballot.member), _hex(entry.signature)
+            except ValueError:
+                work.bad.append(entry.index)
+                continue
+            work.member_signatures += 1
+            message = _BALLOT_PREFIX + canonical(entry.ballot)
+            if not PublicKey(key).verify_raw(message, signature):
+                work.bad.append(entry.index)
+        elif isinstance(entry, PaperBallotEntry):
+            work.positions.append(position)
+            work.leaves.append(leaf_hash(canonical(entry)))
+            work.paper_signatures += 1
+            try:
+                signature = _hex(entry.signature)
+            except ValueError as exc:
+                work.paper_errors.append((position, str(exc)))
+                continue
+            if paper_key is None or not paper_key.verify(
+                Domain.PAPER_BALLOT, signed_entry_body(entry), signature
+            ):
+                work.bad.append(entry.index)
+    return work
+
+
+def _decoded(bounds: tuple[int, int]) -> Iterator[tuple[int, Entry]]:
+    for position in range(*bounds):
+        try:
+            yield position, decode_entry(bytes(_RAW[position]))
+        except (EntryError, ValueError):
+            continue  # check 2, in the main process, reports it
+
+
+def _ballot_range(bounds: tuple[int, int]) -> _BallotWork:
+    """Worker: decode the raw entries at positions [start, end) and do their ballot work."""
+    return _ballot_work(_decoded(bounds), _PAPER_KEY)
+
+
+class _BallotJob:
+    """The per-ballot work of checks 2 and 10, started before the entries are checked.
+
+    With ``workers`` > 1 (and the fork start method) forked processes decode
+    chunks of the raw entries themselves and do the work while the main
+    process runs the other checks; otherwise :meth:`result` does it on the
+    entries the main process decoded.
+    """
+
+    def __init__(
+        self, raw: Sequence[msgspec.Raw], *, paper_key: PublicKey | None, workers: int
+    ) -> None:
+        global _RAW, _PAPER_KEY  # inherited by the forked workers
+        self._paper_key = paper_key
+        self._pool: Any = None
+        self._async: Any = None
+        self._entries: Sequence[Entry] = ()
+        workers = max(1, min(workers, os.cpu_count() or 1))
+        count = len(raw)
+        if workers > 1 and count >= 2000 and "fork" in multiprocessing.get_all_start_methods():
+            # Several chunks per worker even out the load when other work shares the cores.
+            step = -(-count // (workers * 4))
+            ranges = [(start, min(start + step, count)) for start in range(0, count, step)]
+            _RAW, _PAPER_KEY = raw, paper_key
+            frozen = gc.isenabled()
+            if frozen:
+                gc.freeze()  # keep the children from copying the whole heap on their first gc
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(workers)
+                self._async = self._pool.map_async(_ballot_range, ranges, chunksize=1)
+            finally:
+                if frozen:
+                    gc.unfreeze()
+                _RAW, _PAPER_KEY = (), None
+
+    def use(self, entries: Sequence[Entry]) -> None:
+        """The entries as decoded by the main process (the in-process work uses them)."""
+        self._entries = entries
+
+    def result(self) -> _BallotWork:
+        if self._async is None:
+            return _ballot_work(enumerate(self._entries), self._paper_key)
+        try:
+            parts: list[_BallotWork] = self._async.get()
+        finally:
+            self.close()
+        total = _BallotWork()
+        for part in parts:
+            total.positions.extend(part.positions)
+            total.leaves.extend(part.leaves)
+            total.member_signatures += part.member_signatures
+            total.paper_signatures += part.paper_signatures
+            total.bad.extend(part.bad)
+            total.paper_errors.extend(part.paper_errors)
+        return total
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
 
 # ---------------------------------------------------------------------- signatures
