@@ -10,6 +10,7 @@ member or officer signatures).
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 from collections import Counter
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import nacl.exceptions
+import nacl.signing
 
 from crypto.merkle import NodeId, ProofError, leaf_hash, node_hash, root_plan, verify_consistency
 from crypto.notes import (
@@ -29,7 +32,7 @@ from crypto.notes import (
     NoteVerifier,
     open_note,
 )
-from crypto.signing import Domain, PublicKey
+from crypto.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Domain, PublicKey
 from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
 from votes.model import BallotRow, DuplicatePolicy, Motion, Roster
 from votes.record.ballot import (
@@ -73,7 +76,7 @@ from votes.record.entries import (
     signed_entry_body,
 )
 from votes.record.receipt import Receipt, ReceiptError, verify_receipt
-from votes.record.wire import all_times, canonical, is_time
+from votes.record.wire import FORMAT_VERSION, all_times, canonical, is_time, strict_canonical
 from votes.roster import format_area, group_members
 from votes.tally import result_to_dict, tally_grouped
 
@@ -395,6 +398,8 @@ class _Checks:
         self.ballot_job: _BallotJob | None = None
         self.ballot_work: _BallotWork | None = None
         self._by_type: dict[type, list[Entry]] | None = None
+        # id(tally entry) -> (the entry, its builtins as checked strictly by check 2)
+        self._tally_data: dict[int, tuple[TallyEntry, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -498,7 +503,15 @@ class _Checks:
             try:
                 entry = decode_entry(bytes(raw))
                 # Ballot entries' leaves come from the ballot work (their bytes cannot fail).
-                leaf = b"" if isinstance(entry, _BALLOT_KINDS) else leaf_hash(entry_bytes(entry))
+                if isinstance(entry, _BALLOT_KINDS):
+                    leaf = b""
+                elif isinstance(entry, TallyEntry):
+                    # entry_bytes' strict form, kept: the tally check signs the same data.
+                    data = msgspec.to_builtins(entry)
+                    leaf = leaf_hash(strict_canonical(data))
+                    self._tally_data[id(entry)] = (entry, data)
+                else:
+                    leaf = leaf_hash(entry_bytes(entry))
             except (EntryError, ValueError) as exc:
                 findings.append(Finding(position, f"entry {position}: {exc}"))
                 continue
@@ -1101,7 +1114,7 @@ class _Checks:
             failure = exc
         service = self.s.service
         if service is None or not service.public_key.verify(
-            Domain.TALLY, signed_entry_body(entry), _hex(entry.signature)
+            Domain.TALLY, self._tally_body(entry), _hex(entry.signature)
         ):
             findings.append(Finding(entry.index, "the service signature on the tally is invalid"))
         if entry.inputs.size != size or entry.inputs.root != self._root(size).hex():
@@ -1123,6 +1136,16 @@ class _Checks:
             )
         passed = [m["id"] for m in result.get("motions", []) if m.get("passed")]
         return f"recomputed from {rows} ballot rows; passed: {', '.join(passed) or 'none'}"
+
+    def _tally_body(self, entry: TallyEntry) -> bytes:
+        """``signed_entry_body(entry)``, from the data check 2 already walked strictly."""
+        kept = self._tally_data.get(id(entry))
+        if kept is None or kept[0] is not entry:
+            return signed_entry_body(entry)
+        body = dict(kept[1])
+        body.pop("signature", None)
+        # A part of data that passed strict_canonical: the plain encoder gives the same bytes.
+        return canonical(body)
 
     # ------------------------------------------------------------------ 15
 
@@ -1213,7 +1236,8 @@ def _grouped_rows(
     :class:`~votes.model.BallotRow` and resolved. Also returns the number of rows.
     """
     ballots = Counter(member for member, _ in counted)
-    by_choice: ByChoice = {}
+    # Members per (motion, choice text), in the order first seen; nested below.
+    flat: dict[tuple[str, str], list[str]] = {}
     repeated: list[BallotRow] = []
     rows = 0
     for member, entry in counted:
@@ -1222,17 +1246,22 @@ def _grouped_rows(
             continue
         choices = entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
         rows += len(choices)
-        for motion_id, choice in choices.items():
-            text = choice if type(choice) is str else ";".join(choice)
-            texts = by_choice.get(motion_id)
-            if texts is None:
-                by_choice[motion_id] = {text: [member]}
-                continue
-            members = texts.get(text)
+        for item in choices.items():
+            # (motion, text) as is for a plain choice: no new tuple.
+            choice = item[1]
+            pair = item if type(choice) is str else (item[0], ";".join(choice))
+            members = flat.get(pair)  # type: ignore[arg-type]
             if members is None:
-                texts[text] = [member]
+                flat[pair] = [member]  # type: ignore[index]
             else:
                 members.append(member)
+    by_choice: ByChoice = {}
+    for (motion_id, text), members in flat.items():
+        texts = by_choice.get(motion_id)
+        if texts is None:
+            by_choice[motion_id] = {text: members}
+        else:
+            texts[text] = members
     resolved, conflicts, duplicates = resolve_by_choice(repeated, policy)
     for motion_id, texts in resolved.items():
         into = by_choice.setdefault(motion_id, {})
@@ -1368,7 +1397,6 @@ def _transition(phase: str, entry: Entry) -> tuple[bool, str]:
 # ---------------------------------------------------------------------- ballot work
 
 _BALLOT_PREFIX = Domain.BALLOT.value.encode() + b"\x00"
-_MEMBER_SIGNED = (BallotEntry, ProxyBallotEntry)
 
 # What forked workers inherit (set only while the pool starts).
 _RAW: Sequence[msgspec.Raw] = ()
@@ -1396,41 +1424,65 @@ class _BallotWork:
 def _ballot_work(entries: Iterable[tuple[int, Entry]], paper_key: PublicKey | None) -> _BallotWork:
     """Leaf hashes and signature checks of the ballot entries among (position, entry) pairs."""
     work = _BallotWork()
+    positions, leaves, bad = work.positions, work.leaves, work.bad
+    # The hot loop calls pynacl and hashlib directly: the wrappers' argument
+    # checks hold by construction here (the entry types fix the hex lengths:
+    # 32-byte keys, 64-byte signatures), and their cost showed in the profile.
+    sha256, encode, verify_key = hashlib.sha256, canonical, nacl.signing.VerifyKey
+    bad_signature = nacl.exceptions.BadSignatureError
+    from_hex = bytes.fromhex
+    prefix = _BALLOT_PREFIX
     for position, entry in entries:
-        if isinstance(entry, _MEMBER_SIGNED):
-            work.positions.append(position)
-            work.leaves.append(leaf_hash(canonical(entry)))
+        if type(entry) is BallotEntry or type(entry) is ProxyBallotEntry:
+            positions.append(position)
+            leaves.append(sha256(b"\x00" + encode(entry)).digest())
+            ballot = entry.ballot
             try:
-                key, signature = _hex(entry.ballot.member), _hex(entry.signature)
+                key, signature = from_hex(ballot.member), from_hex(entry.signature)
             except ValueError:
-                work.bad.append(entry.index)
+                bad.append(entry.index)
                 continue
             work.member_signatures += 1
-            message = _BALLOT_PREFIX + canonical(entry.ballot)
-            if not PublicKey(key).verify_raw(message, signature):
-                work.bad.append(entry.index)
-        elif isinstance(entry, PaperBallotEntry):
-            work.positions.append(position)
-            work.leaves.append(leaf_hash(canonical(entry)))
+            if len(key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+                if not PublicKey(key).verify_raw(prefix + encode(ballot), signature):
+                    bad.append(entry.index)
+                continue
+            try:
+                verify_key(key).verify(prefix + encode(ballot), signature)
+            except bad_signature:
+                bad.append(entry.index)
+        elif type(entry) is PaperBallotEntry:
+            positions.append(position)
+            leaves.append(sha256(b"\x00" + encode(entry)).digest())
             work.paper_signatures += 1
             try:
-                signature = _hex(entry.signature)
+                signature = from_hex(entry.signature)
             except ValueError as exc:
                 work.paper_errors.append((position, str(exc)))
                 continue
             if paper_key is None or not paper_key.verify(
                 Domain.PAPER_BALLOT, signed_entry_body(entry), signature
             ):
-                work.bad.append(entry.index)
+                bad.append(entry.index)
     return work
 
 
+# Decodes only the ballot entry types: other entries fail at their "type" tag
+# without being parsed further (the notice, with its roster, is tens of MB).
+# A ballot entry decodes to the same object as with decode_entry.
+_BALLOT_DECODER: msgspec.json.Decoder[_BallotKind] = msgspec.json.Decoder(_BallotKind)
+
+
 def _decoded(bounds: tuple[int, int]) -> Iterator[tuple[int, Entry]]:
+    """The ballot entries among the raw entries at positions [start, end)."""
+    decode = _BALLOT_DECODER.decode
     for position in range(*bounds):
         try:
-            yield position, decode_entry(bytes(_RAW[position]))
-        except (EntryError, ValueError):
-            continue  # check 2, in the main process, reports it
+            entry = decode(_RAW[position])
+        except (msgspec.DecodeError, ValueError):
+            continue  # not a ballot entry, or check 2, in the main process, reports it
+        if entry.v == FORMAT_VERSION:  # else decode_entry refuses it, and check 2 reports it
+            yield position, entry
 
 
 def _ballot_range(bounds: tuple[int, int]) -> _BallotWork:
