@@ -12,8 +12,10 @@
    (bench/bare_app.py: verify the Ed25519 signature, insert one row) on another port.
 4. Drives each with ``wrk`` (one thread, ``--connections`` connections; C, so the load
    generator takes little of the 2 cores it shares with PostgreSQL and the apps): a short
-   warm-up run, then the measured run of ``--duration`` seconds, each body sent once
-   (``--ballots`` bodies bound the count; give more than can be sent in the time).
+   warm-up run, then the measured run, each body sent once and never resent. The measured
+   runs last ``--duration`` seconds, or less if the warm-ups' rate says the ``--ballots``
+   bodies would not last that long (both measured runs get the same duration); a run that
+   still runs out of bodies is reported as such (its rate is then a lower bound).
 5. Checks the meeting's log holds every acknowledged ballot exactly once (the log entries
    decoded and matched against the bodies sent) and runs ``votes verify`` on the bundle.
 6. Prints ballots/s, p50/p99 latency, the ratio real/bare, and CPU seconds per 1,000
@@ -58,6 +60,8 @@ from votes.storage import create_engine, get_entries, upgrade  # noqa: E402
 from votes.storage.models import MeetingCode  # noqa: E402
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# A measured run may be this much faster than its warm-up before its bodies run out.
+_RATE_MARGIN = 1.4
 
 
 @dataclass
@@ -69,7 +73,8 @@ class Run:
 
     @property
     def rate(self) -> float:
-        return float(self.result["requests"]) / (float(self.result["duration_us"]) / 1e6)
+        """Acknowledged (2xx) ballots per second; refusals are counted apart."""
+        return float(self.result["ok_2xx"]) / (float(self.result["duration_us"]) / 1e6)
 
 
 def _cpu_by_pid() -> dict[int, tuple[str, float]]:
@@ -143,10 +148,28 @@ def _load(
     args: argparse.Namespace,
 ) -> Run:
     before = _cpu_by_pid()
-    duration = args.duration if count == args.ballots else args.warmup_duration
+    duration = args.warmup_duration if name.startswith("warm") else args.measured_duration
     result = _wrk(url, bodies, path, connections=args.connections, duration=duration)
     cpu = _cpu_delta(before, _cpu_by_pid(), pids)
     return Run(name, result, cpu, count)
+
+
+def _size_duration(warmups: list[Run], args: argparse.Namespace) -> None:
+    """Measured runs as long as ``--duration``, unless the bodies would not last that long at
+    the warm-ups' best rate (with a margin): a run that runs out of bodies measures nothing
+    after that, and resending them would measure duplicates, not ballots."""
+    fastest = max(run.result["requests"] / (run.result["duration_us"] / 1e6) for run in warmups)
+    if any(run.result["exhausted"] for run in warmups):
+        print("WARNING: a warm-up ran out of bodies (give more --warmup): its rate is too low")
+    lasts = int(args.ballots / (fastest * _RATE_MARGIN))
+    args.measured_duration = max(1, min(args.duration, lasts))
+    if args.measured_duration < args.duration:
+        print(
+            f"{args.ballots} bodies last ~{args.ballots / fastest:.0f} s at the warm-ups' "
+            f"{fastest:.0f}/s: measured runs cut to {args.measured_duration} s "
+            "(give more --ballots for longer runs)",
+            flush=True,
+        )
 
 
 def _start(
@@ -239,21 +262,22 @@ def _report(runs: list[Run], args: argparse.Namespace) -> None:
     print()
     print(
         f"{'run':<16} {'ballots':>8} {'ballots/s':>10} {'p50 ms':>8} {'p90 ms':>8} "
-        f"{'p99 ms':>8} {'max ms':>8} {'non-2xx':>8}"
+        f"{'p99 ms':>8} {'max ms':>8} {'non-2xx':>8} {'duration':>9}  bodies"
     )
     for run in runs:
         r = run.result
+        bodies = "RAN OUT (rate is a lower bound)" if r["exhausted"] else f"{run.ballots} enough"
         print(
-            f"{run.name:<16} {r['requests']:>8} {run.rate:>10.0f} {r['p50_us'] / 1000:>8.1f} "
+            f"{run.name:<16} {r['ok_2xx']:>8} {run.rate:>10.0f} {r['p50_us'] / 1000:>8.1f} "
             f"{r['p90_us'] / 1000:>8.1f} {r['p99_us'] / 1000:>8.1f} {r['max_us'] / 1000:>8.1f} "
-            f"{r['status_errors']:>8}"
+            f"{r['non_2xx']:>8} {r['duration_us'] / 1e6:>8.1f}s  {bodies}"
         )
     print()
     print("CPU seconds per 1,000 ballots (measured runs):")
     for run in runs:
         if run.name.startswith("warm"):
             continue
-        per = {k: v * 1000 / max(run.result["requests"], 1) for k, v in run.cpu.items() if v > 0.01}
+        per = {k: v * 1000 / max(run.result["ok_2xx"], 1) for k, v in run.cpu.items() if v > 0.01}
         wall = run.result["duration_us"] / 1e6
         total = sum(run.cpu.values())
         shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]))
@@ -322,7 +346,7 @@ async def main(args: argparse.Namespace) -> None:
         pids = {"votes apps": [p.pid for p in votes], "bare apps": [p.pid for p in bare]}
         votes_url, bare_url = f"http://127.0.0.1:{votes_port}", f"http://127.0.0.1:{bare_port}"
         ballots_path = f"/api/v1/meetings/{seeded.code}/ballots"
-        runs = [
+        warmups = [
             _load(
                 "warm-up votes",
                 votes_url,
@@ -341,6 +365,10 @@ async def main(args: argparse.Namespace) -> None:
                 pids=pids,
                 args=args,
             ),
+        ]
+        _size_duration(warmups, args)
+        runs = [
+            *warmups,
             _load(
                 "votes",
                 votes_url,
@@ -371,9 +399,9 @@ async def main(args: argparse.Namespace) -> None:
             r[k]
             for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")
         )
-        # Each body is sent once (the last one again if they run out: an idempotent retry).
+        # Each body is sent once, never again: every 2xx is one distinct acknowledged ballot.
         warm = runs[0].result
-        acknowledged = min(warm["requests"], args.warmup) + min(r["requests"], args.ballots)
+        acknowledged = warm["ok_2xx"] + r["ok_2xx"]
         if not clean or warm["status_errors"]:
             acknowledged = 0
         if not clean:
@@ -408,7 +436,8 @@ def _arguments() -> argparse.Namespace:
         "--ballots", type=int, default=40000, help="bodies for the measured runs (upper bound)"
     )
     parser.add_argument("--warmup", type=int, default=2000, help="bodies for the warm-ups")
-    parser.add_argument("--warmup-duration", type=int, default=2)
+    # 1 s: the warm-up bodies must not run out, or the rate that sizes the measured runs is low.
+    parser.add_argument("--warmup-duration", type=int, default=1)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=20, help="length of a measured run (s)")
     parser.add_argument("--pool", type=int, default=5, help="VOTES_DB_POOL_SIZE per process")

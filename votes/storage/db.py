@@ -6,23 +6,36 @@ the transaction starts, so two writers never both read the log head and then
 race to extend it (the SQLite counterpart of ``SELECT … FOR UPDATE``).
 A read-only session factory starts deferred transactions instead, so readers
 never wait for writers (WAL).
+
+PostgreSQL: a pooled connection is pinged before use only if it sat idle in
+the pool for :data:`PING_IDLE_SECONDS` or more. SQLAlchemy's ``pool_pre_ping``
+costs three round trips on asyncpg (BEGIN, ``;``, ROLLBACK) for EVERY
+checkout — on the ballot path a third of a batch's round trips. A busy
+connection that breaks anyway fails its statement: SQLAlchemy invalidates
+it (and the pool's older connections), the transaction is rolled back, and
+the caller gets an error — for ballots the retryable ``ballot_not_stored``
+with nothing acknowledged (receipts exist only after a successful commit;
+a retry of a ballot whose commit did land returns the same receipt).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from votes.settings import Settings
 
 __all__ = [
+    "PING_IDLE_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_engine",
     "create_session_factory",
@@ -32,6 +45,10 @@ __all__ = [
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 # Connection execution option naming how a SQLite transaction begins.
 _SQLITE_BEGIN: Final = "votes_sqlite_begin"
+#: A pooled PostgreSQL connection idle at least this long is pinged before use.
+PING_IDLE_SECONDS: Final = 10.0
+# Key in a pooled connection's info: when it was last returned to the pool (monotonic).
+_IDLE_SINCE: Final = "votes_idle_since"
 
 
 def display_url(url: str | URL) -> str:
@@ -56,15 +73,36 @@ def create_engine(
         _configure_sqlite(engine)
         return engine
     server_settings = {"application_name": "owner-vote", **extra.pop("server_settings", {})}
-    return _create_async_engine(
+    engine = _create_async_engine(
         url,
         echo=echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": server_settings, **extra},
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        # A new connection has no entry: it was just opened, no ping needed.
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            # The pool discards this connection and checks out a fresh one.
+            raise DisconnectionError(f"pooled connection failed its ping: {error!r}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

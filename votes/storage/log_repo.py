@@ -20,11 +20,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Executable, Table, bindparam, insert, select, tuple_, union_all, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    TextClause,
+    bindparam,
+    insert,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.merkle import (
@@ -40,9 +52,12 @@ from crypto.merkle import (
     root_plan,
 )
 from votes.storage.models import LogEntry, LogHead, LogNode
+from votes.storage.models.base import utcnow
 
 __all__ = [
     "AppendResult",
+    "CoInsert",
+    "LockedHead",
     "LogHeadState",
     "LogRangeError",
     "append_entries",
@@ -53,6 +68,7 @@ __all__ = [
     "get_root",
     "inclusion_proof",
     "lock_head",
+    "lock_head_state",
 ]
 
 
@@ -72,6 +88,29 @@ class AppendResult:
 class LogHeadState:
     size: int
     root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CoInsert:
+    """Rows of another table written together with the entries (a ballot row per entry).
+
+    ``rows(results)`` gets the appended entries and returns the rows (column name ->
+    value, the same columns in every row). On PostgreSQL they go into the same
+    statement as the entries, nodes and head (one round trip less under the head lock).
+    """
+
+    table: Table
+    rows: Callable[[Sequence[AppendResult]], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LockedHead:
+    """The log head as locked by :func:`lock_head_state`, valid in that transaction only."""
+
+    estate_id: int
+    meeting_id: uuid.UUID
+    size: int
+    frontier: bytes  # packed frontier hashes
 
 
 # Core statements over the tables, built once: the append path runs for every batch of
@@ -96,6 +135,65 @@ _MOVE_HEAD = (
 )
 _INSERT_ENTRIES = insert(_ENTRIES)
 _INSERT_NODES = insert(_NODES)
+# PostgreSQL: the entries, their nodes and the head move in ONE statement (one round trip,
+# one prepared statement whatever the batch size: the rows go as arrays through unnest).
+# Data-modifying CTEs all run, referenced or not; the UPDATE's row count checks the head.
+_APPEND_PG_SQL = """
+    WITH new_entries AS (
+        INSERT INTO log_entries (estate_id, meeting_id, index, entry, leaf_hash, created_at)
+        SELECT :estate, :meeting, e.i, e.entry, e.leaf, :now
+        FROM unnest(CAST(:e_index AS BIGINT[]), CAST(:e_entry AS BYTEA[]),
+                    CAST(:e_leaf AS BYTEA[])) AS e(i, entry, leaf)
+    ), new_nodes AS (
+        INSERT INTO log_nodes (estate_id, meeting_id, level, index, hash)
+        SELECT :estate, :meeting, n.level, n.i, n.hash
+        FROM unnest(CAST(:n_level AS SMALLINT[]), CAST(:n_index AS BIGINT[]),
+                    CAST(:n_hash AS BYTEA[])) AS n(level, i, hash)
+    ){co_insert}
+    UPDATE log_heads
+    SET size = :size, frontier = :frontier, root = :root, updated_at = :now
+    WHERE estate_id = :estate AND meeting_id = :meeting AND size = :old_size
+    """
+_APPEND_PG_STATEMENTS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+
+
+def _append_pg(dialect: Dialect, co_table: Table | None, columns: tuple[str, ...]) -> TextClause:
+    """The PostgreSQL append statement, with an INSERT into ``co_table`` if given (cached)."""
+    key = ("" if co_table is None else co_table.name, columns)
+    statement = _APPEND_PG_STATEMENTS.get(key)
+    if statement is None:
+        extra = ""
+        if co_table is not None:
+            quote = dialect.identifier_preparer.quote
+            arrays = ", ".join(
+                f"CAST(:co_{i} AS {co_table.c[name].type.compile(dialect=dialect)}[])"
+                for i, name in enumerate(columns)
+            )
+            extra = (
+                f", new_rows AS (INSERT INTO {quote(co_table.name)} "
+                f"({', '.join(quote(name) for name in columns)}) SELECT * FROM unnest({arrays}))"
+            )
+        statement = text(_APPEND_PG_SQL.format(co_insert=extra)).bindparams(
+            bindparam("estate", type_=_HEADS.c.estate_id.type),
+            bindparam("meeting", type_=_HEADS.c.meeting_id.type),
+            bindparam("now", type_=_HEADS.c.updated_at.type),
+        )
+        _APPEND_PG_STATEMENTS[key] = statement
+    return statement
+
+
+def _co_arrays(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+) -> tuple[tuple[str, ...], dict[str, list[Any]]]:
+    """Column names and one array per column, each value as the column's type binds it."""
+    columns = tuple(rows[0])
+    dialect = session.get_bind().dialect
+    arrays: dict[str, list[Any]] = {}
+    for i, name in enumerate(columns):
+        process = table.c[name].type.bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays[f"co_{i}"] = values if process is None else [process(v) for v in values]
+    return columns, arrays
 
 
 async def _lock_head(
@@ -146,6 +244,19 @@ async def lock_head(session: AsyncSession, *, estate_id: int, meeting_id: uuid.U
     return head[0]
 
 
+async def lock_head_state(
+    session: AsyncSession, *, estate_id: int, meeting_id: uuid.UUID
+) -> LockedHead:
+    """:func:`lock_head`, returning the locked head itself: handed to :func:`append_entries`
+    in the SAME transaction, it spares that function locking (and reading) the head again."""
+    head = await _lock_head(session, estate_id, meeting_id)
+    if head is None:
+        await _create_head(session, estate_id, meeting_id)
+        head = await _lock_head(session, estate_id, meeting_id)
+        assert head is not None
+    return LockedHead(estate_id=estate_id, meeting_id=meeting_id, size=head[0], frontier=head[1])
+
+
 async def append_entry(
     session: AsyncSession,
     *,
@@ -172,21 +283,28 @@ async def append_entries(
     estate_id: int,
     meeting_id: uuid.UUID,
     builds: Sequence[Callable[[int], bytes]],
+    locked: LockedHead | None = None,
+    co_insert: CoInsert | None = None,
 ) -> list[AppendResult]:
     """Append several entries at consecutive indexes under one lock and one transaction.
 
     The same contract as :func:`append_entry`, for batching: a process that
     collects the ballots arriving within a few milliseconds and appends them
     together pays for one lock and one commit instead of one per ballot.
+    ``locked``: the head :func:`lock_head_state` returned in this transaction
+    (its lock is still held), so it is not locked again. A head from another
+    transaction is caught: the head update below then matches no row.
+    ``co_insert``: rows of another table stored with the entries (see :class:`CoInsert`).
     """
     if not builds:
         return []
-    head = await _lock_head(session, estate_id, meeting_id)
-    if head is None:
-        await _create_head(session, estate_id, meeting_id)
-        head = await _lock_head(session, estate_id, meeting_id)
-        assert head is not None
-    old_size, packed = head
+    if locked is None:
+        locked = await lock_head_state(session, estate_id=estate_id, meeting_id=meeting_id)
+    elif (locked.estate_id, locked.meeting_id) != (estate_id, meeting_id):
+        raise ValueError(
+            f"locked head of meeting {locked.meeting_id} given to append to meeting {meeting_id}"
+        )
+    old_size, packed = locked.size, locked.frontier
     frontier = _split(old_size, packed)
 
     entry_rows: list[dict[str, object]] = []
@@ -222,19 +340,45 @@ async def append_entries(
             AppendResult(index=index, leaf_hash=leaf, size=index + 1, root=frontier.root())
         )
 
-    await session.execute(_INSERT_ENTRIES, entry_rows)
-    await session.execute(_INSERT_NODES, node_rows)
-    result = await session.execute(
-        _MOVE_HEAD,
-        {
-            "estate": estate_id,
-            "meeting": meeting_id,
-            "old_size": old_size,
-            "size": frontier.size,
-            "frontier": b"".join(frontier.hashes),
-            "root": frontier.root(),
-        },
-    )
+    head_values = {
+        "estate": estate_id,
+        "meeting": meeting_id,
+        "old_size": old_size,
+        "size": frontier.size,
+        "frontier": b"".join(frontier.hashes),
+        "root": frontier.root(),
+    }
+    co_rows = [] if co_insert is None else co_insert.rows(results)
+    if session.get_bind().dialect.name == "postgresql":
+        co_columns: tuple[str, ...] = ()
+        co_values: dict[str, list[Any]] = {}
+        if co_insert is not None and co_rows:
+            co_columns, co_values = _co_arrays(session, co_insert.table, co_rows)
+        result = await session.execute(
+            _append_pg(
+                session.get_bind().dialect,
+                co_insert.table if co_columns and co_insert else None,
+                co_columns,
+            ),
+            {
+                **head_values,
+                **co_values,
+                "now": utcnow(),
+                "e_index": [row["index"] for row in entry_rows],
+                "e_entry": [row["entry"] for row in entry_rows],
+                "e_leaf": [row["leaf_hash"] for row in entry_rows],
+                "n_level": [row["level"] for row in node_rows],
+                "n_index": [row["index"] for row in node_rows],
+                "n_hash": [row["hash"] for row in node_rows],
+            },
+        )
+    else:
+        await session.execute(_INSERT_ENTRIES, entry_rows)
+        if node_rows:
+            await session.execute(_INSERT_NODES, node_rows)
+        result = await session.execute(_MOVE_HEAD, head_values)
+        if co_insert is not None and co_rows:
+            await session.execute(insert(co_insert.table), co_rows)
     # The row is locked; a mismatch means the locking above is broken.
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise RuntimeError(
