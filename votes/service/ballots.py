@@ -378,8 +378,8 @@ class _MeetingLane:
 
     def __init__(self, ctx: ServiceContext, code: str) -> None:
         self.ctx = ctx  # held while the lane lives, so id(ctx) in its key stays unique
-        self.commits: GroupCommit[_Pending, _Outcome] = GroupCommit(
-            lambda batch: _commit_batch(ctx, code, batch), failed=_not_stored
+        self.commits: GroupCommit[_Pending, _Outcome] = GroupCommit.taking(
+            lambda take: _commit_batch(ctx, code, take), failed=_not_stored
         )
         self.turnout = Coalescer(
             lambda: _publish_turnout(ctx, code), min_interval=TURNOUT_INTERVAL_SECONDS
@@ -430,7 +430,7 @@ def _copy_error(error: ServiceError) -> ServiceError:
 
 
 async def _commit_batch(
-    ctx: ServiceContext, code: str, batch: list[_Pending]
+    ctx: ServiceContext, code: str, take: Callable[[], list[_Pending]]
 ) -> list[_Outcome | BaseException]:
     """Store and log a batch of ballots in ONE transaction; one outcome per ballot, in order.
 
@@ -438,18 +438,25 @@ async def _commit_batch(
     proxy entry take it exclusively, so they never run beside a batch), then
     the log head, held to the commit — every decision below (idempotent
     retries, the duplicate policy) is made with no other appender in between.
+    The ballots are taken from the queue (``take()``) only once the head is
+    locked: this transaction gets ready while the one before it commits, and
+    its batch holds everything that arrived meanwhile.
     """
+    batch: list[_Pending] | None = None
     try:
         async with ctx.sessions.begin() as session:
             info = await find_meeting(session, code, share=True)
-            now = ctx.now()
             head = await lock_head_state(
                 session, estate_id=info.meeting.estate_id, meeting_id=info.meeting.id
             )
+            batch = take()
+            if not batch:
+                return []
+            now = ctx.now()
             outcomes, accepted = await _decide(ctx, session, info, batch, now=now)
             appended = await _store(session, info, accepted, head, now=now)
     except ServiceError as error:  # the meeting itself refused (not found): every ballot
-        return [_copy_error(error) for _ in batch]
+        return [_copy_error(error) for _ in (batch if batch is not None else take())]
     # Committed: now, and only now, the receipts.
     time = format_time(now)
     for (position, _, ballot_hash), result in zip(accepted, appended, strict=True):

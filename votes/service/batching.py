@@ -22,6 +22,7 @@ shared across event loops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
@@ -43,13 +44,19 @@ DEFAULT_MAX_BATCH = 256
 
 
 class GroupCommit(Generic[T, R]):
-    """Queue items and commit them in batches, one batch at a time.
+    """Queue items and commit them in batches.
 
     ``commit(items)`` runs one transaction for the batch and returns one
     outcome per item, in order: a result, or an exception meant for that
     item's caller alone (a refused ballot does not fail the others). If
     ``commit`` itself raises, nothing of the batch is assumed stored and
     every caller of the batch gets ``failed(error)`` (a fresh exception each).
+
+    :meth:`taking` builds one whose ``commit(take)`` calls ``take()`` itself,
+    once, when it is ready for the items (e.g. once it holds a lock), and up
+    to ``depth`` such commits run at a time, at most one of them not yet
+    holding its items: the next transaction gets ready while the current one
+    commits, and takes everything queued by then.
     """
 
     def __init__(
@@ -59,51 +66,117 @@ class GroupCommit(Generic[T, R]):
         failed: Callable[[BaseException], BaseException],
         max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
+        async def eager(take: Callable[[], list[T]]) -> Sequence[R | BaseException]:
+            return await commit(take())
+
+        self._setup(eager, failed=failed, max_batch=max_batch, depth=1)
+
+    @classmethod
+    def taking(
+        cls,
+        commit: Callable[[Callable[[], list[T]]], Awaitable[Sequence[R | BaseException]]],
+        *,
+        failed: Callable[[BaseException], BaseException],
+        max_batch: int = DEFAULT_MAX_BATCH,
+        depth: int = 2,
+    ) -> GroupCommit[T, R]:
+        """A group commit whose ``commit`` takes its items late (see the class)."""
+        group: GroupCommit[T, R] = cls.__new__(cls)
+        group._setup(commit, failed=failed, max_batch=max_batch, depth=depth)
+        return group
+
+    def _setup(
+        self,
+        commit: Callable[[Callable[[], list[T]]], Awaitable[Sequence[R | BaseException]]],
+        *,
+        failed: Callable[[BaseException], BaseException],
+        max_batch: int,
+        depth: int,
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
         self._commit = commit
         self._failed = failed
         self._max_batch = max_batch
+        self._depth = depth
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
-        self._drain: asyncio.Task[None] | None = None
+        self._running = 0  # drain tasks alive
+        self._waiting = 0  # of them, those that have not taken their items yet
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: T) -> R:
         """Queue ``item``; return its outcome once its batch is committed (or raise it)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._drain is None or self._drain.done():
-            self._drain = asyncio.create_task(self._run())
+        self._kick()
         # A cancelled caller (client gone) leaves its item in the batch: if it is
         # committed, the same ballot sent again returns the same receipt.
         return await future
 
+    def _kick(self) -> None:
+        """Start a drain if items wait, no drain is ready to take them, and depth allows."""
+        if self._queue and self._waiting == 0 and self._running < self._depth:
+            self._running += 1
+            self._waiting += 1
+            task = asyncio.create_task(self._run())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def _run(self) -> None:
-        while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
-            live = [(item, future) for item, future in batch if not future.done()]
-            if not live:
-                continue
-            try:
-                outcomes = await self._commit([item for item, _ in live])
-                if len(outcomes) != len(live):
-                    raise RuntimeError(
-                        f"commit returned {len(outcomes)} outcomes for {len(live)} items"
-                    )
-            except Exception as error:
+        try:
+            while True:
+                await self._cycle()
+                if not self._queue or self._waiting > 0:
+                    return
+                self._waiting += 1
+        finally:
+            self._running -= 1
+
+    async def _cycle(self) -> None:
+        live: list[tuple[T, asyncio.Future[R]]] | None = None
+
+        def take() -> list[T]:
+            nonlocal live
+            if live is None:
+                self._waiting -= 1
+                count = min(self._max_batch, len(self._queue))
+                batch = [self._queue.popleft() for _ in range(count)]
+                live = [(item, future) for item, future in batch if not future.done()]
+                self._kick()  # the next transaction may get ready meanwhile
+            return [item for item, _ in live]
+
+        try:
+            outcomes = await self._commit(take)
+            if live is None:
+                raise RuntimeError("commit returned without taking its items")
+            if len(outcomes) != len(live):
+                raise RuntimeError(
+                    f"commit returned {len(outcomes)} outcomes for {len(live)} items"
+                )
+        except Exception as error:
+            take()  # never taken: fail what waits now, so a lasting failure cannot spin
+            assert live is not None
+            if live:
                 _log.warning(
                     "a batch of %d failed and was rolled back: %r", len(live), error, exc_info=True
                 )
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(self._failed(error))
+            for _, future in live:
+                if not future.done():
+                    future.set_exception(self._failed(error))
+            return
+        except BaseException:
+            if live is None:  # cancelled before taking: the items stay queued
+                self._waiting -= 1
+            raise
+        for (_, future), outcome in zip(live, outcomes, strict=True):
+            if future.done():
                 continue
-            for (_, future), outcome in zip(live, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 class Coalescer:
@@ -124,11 +197,13 @@ class Coalescer:
         self._soon = False
         self._last = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # a caller waits: cut the pacing pause short
 
     async def request(self) -> None:
         if self._waiter is None:
             self._waiter = asyncio.get_running_loop().create_future()
         waiter = self._waiter
+        self._wake.set()
         self._start()
         await asyncio.shield(waiter)
 
@@ -146,7 +221,9 @@ class Coalescer:
             if self._waiter is None:  # nobody waits: keep to the interval
                 delay = self._last + self._interval - loop.time()
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), delay)
             waiter, self._waiter, self._soon = self._waiter, None, False
             self._last = loop.time()
             try:
