@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crypto.signing import Domain
 from votes.record.entries import (
     CertificationEntry,
+    Entry,
     TallyEntry,
     certification_body,
     certification_entry,
@@ -173,6 +175,69 @@ async def _decision_checks(
     return key, tally, checkpoint
 
 
+async def _record_decision(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: Actor,
+    info: MeetingInfo,
+    *,
+    code: str,
+    key: OfficerKey,
+    tally: TallyEntry,
+    checkpoint: Checkpoint,
+    cosignature: str,
+    signature: bytes,
+    decision: CertificationDecision,
+    reason: str | None,
+    now: datetime,
+    ip: str | None,
+    entry: Callable[[int], Entry],
+) -> TransitionOut:
+    """The officer's decision on a tally, certified or returned: the key's cosignature of the
+    checkpoint, the signed log entry, the certification row, the new state and the audit."""
+    meeting = info.meeting
+    await cosign(
+        ctx,
+        session,
+        info,
+        key=key,
+        checkpoint=checkpoint,
+        line=cosignature,
+        kind=CosignatureKind.CERTIFICATION,
+    )
+    _, index = await append(ctx, session, info, entry)
+    session.add(
+        Certification(
+            estate_id=meeting.estate_id,
+            meeting_id=meeting.id,
+            officer_id=actor.staff_id,
+            officer_key_id=key.id,
+            decision=decision,
+            signature=signature,
+            tally_hash=entry_hash(tally),
+            checkpoint_size=checkpoint.size,
+            reason=reason,
+            log_index=index,
+            created_at=now,
+        )
+    )
+    certified = decision == CertificationDecision.CERTIFIED
+    meeting.state = MeetingState.CERTIFIED if certified else MeetingState.RETURNED
+    meeting.updated_at = now
+    await ensure_checkpoint(ctx, session, info)
+    await audit(
+        session,
+        ctx,
+        actor,
+        "meeting.certify" if certified else "meeting.return",
+        estate_id=meeting.estate_id,
+        target=f"meeting:{code}",
+        details={"index": index, "officer_key": key.note_name},
+        ip=ip,
+    )
+    return await transition_out(session, info, index)
+
+
 async def certify(
     ctx: ServiceContext, actor: Actor, code: str, request: CertifyRequest, *, ip: str | None = None
 ) -> TransitionOut:
@@ -216,20 +281,22 @@ async def certify(
             meeting=info.meeting_id, tally=tally_hash, size=checkpoint.size, root=root
         )
         signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        await cosign(
+        return await _record_decision(
             ctx,
             session,
+            actor,
             info,
+            code=code,
             key=key,
+            tally=tally,
             checkpoint=checkpoint,
-            line=request.cosignature,
-            kind=CosignatureKind.CERTIFICATION,
-        )
-        _, index = await append(
-            ctx,
-            session,
-            info,
-            lambda i: certification_entry(
+            cosignature=request.cosignature,
+            signature=signature,
+            decision=CertificationDecision.CERTIFIED,
+            reason=None,
+            now=now,
+            ip=ip,
+            entry=lambda i: certification_entry(
                 meeting=info.meeting_id,
                 index=i,
                 time=now,
@@ -241,34 +308,6 @@ async def certify(
                 signature=signature,
             ),
         )
-        session.add(
-            Certification(
-                estate_id=meeting.estate_id,
-                meeting_id=meeting.id,
-                officer_id=actor.staff_id,
-                officer_key_id=key.id,
-                decision=CertificationDecision.CERTIFIED,
-                signature=signature,
-                tally_hash=entry_hash(tally),
-                checkpoint_size=checkpoint.size,
-                log_index=index,
-                created_at=now,
-            )
-        )
-        meeting.state = MeetingState.CERTIFIED
-        meeting.updated_at = now
-        await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.certify",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index, "officer_key": key.note_name},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
 
 
 async def return_result(
@@ -286,7 +325,6 @@ async def return_result(
             size=request.checkpoint_size,
             action="return",
         )
-        meeting = info.meeting
         tally_hash = entry_hash(tally).hex()
         root = checkpoint.root.hex()
         reason = hashlib.sha256(request.reason.encode()).hexdigest()
@@ -298,21 +336,23 @@ async def return_result(
             reason=reason,
         )
         signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        await cosign(
-            ctx,
-            session,
-            info,
-            key=key,
-            checkpoint=checkpoint,
-            line=request.cosignature,
-            kind=CosignatureKind.CERTIFICATION,
-        )
         now = ctx.now()
-        _, index = await append(
+        return await _record_decision(
             ctx,
             session,
+            actor,
             info,
-            lambda i: return_entry(
+            code=code,
+            key=key,
+            tally=tally,
+            checkpoint=checkpoint,
+            cosignature=request.cosignature,
+            signature=signature,
+            decision=CertificationDecision.RETURNED,
+            reason=request.reason,
+            now=now,
+            ip=ip,
+            entry=lambda i: return_entry(
                 meeting=info.meeting_id,
                 index=i,
                 time=now,
@@ -325,35 +365,6 @@ async def return_result(
                 signature=signature,
             ),
         )
-        session.add(
-            Certification(
-                estate_id=meeting.estate_id,
-                meeting_id=meeting.id,
-                officer_id=actor.staff_id,
-                officer_key_id=key.id,
-                decision=CertificationDecision.RETURNED,
-                signature=signature,
-                tally_hash=entry_hash(tally),
-                checkpoint_size=checkpoint.size,
-                reason=request.reason,
-                log_index=index,
-                created_at=now,
-            )
-        )
-        meeting.state = MeetingState.RETURNED
-        meeting.updated_at = now
-        await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.return",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index, "officer_key": key.note_name},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
 
 
 # ------------------------------------------------------------------ publish / archive
