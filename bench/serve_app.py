@@ -24,6 +24,8 @@ import uvicorn
 import uvloop
 from litestar import Litestar
 
+from web.heap import settle_heap
+
 
 def _socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -57,6 +59,8 @@ async def _serve(args: argparse.Namespace) -> None:
         from bench.bare_app import create_bare_app  # noqa: PLC0415
 
         app = create_bare_app(args.database_url, search_path=args.search_path)
+    # As `votes serve` does, for both apps: the startup heap is left out of full GC passes.
+    app.on_startup.append(settle_heap)
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -107,6 +107,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from votes.storage import SchemaNotCurrentError  # noqa: PLC0415
     from web.app import create_app  # noqa: PLC0415
+    from web.heap import settle_heap  # noqa: PLC0415
 
     settings = _settings(host, port)
     try:
@@ -117,6 +118,7 @@ def serve(host: str | None, port: int | None) -> None:
         raise click.ClickException(f"无法连接数据库 cannot reach the database: {exc}") from exc
     app = create_app(settings)
     app.on_startup.append(_announce(settings))
+    app.on_startup.append(settle_heap)
     uvicorn.run(
         app,
         host=settings.host,

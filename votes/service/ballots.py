@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import cast
 
 import msgspec
-from sqlalchemy import Select, Table, and_, any_, bindparam, select
+from sqlalchemy import LargeBinary, Select, Table, and_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -379,7 +379,7 @@ class _MeetingLane:
     def __init__(self, ctx: ServiceContext, code: str) -> None:
         self.ctx = ctx  # held while the lane lives, so id(ctx) in its key stays unique
         self.commits: GroupCommit[_Pending, _Outcome] = GroupCommit.taking(
-            lambda take: _commit_batch(ctx, code, take), failed=_not_stored
+            lambda take, ready: _commit_batch(ctx, code, take, ready), failed=_not_stored
         )
         self.turnout = Coalescer(
             lambda: _publish_turnout(ctx, code), min_interval=TURNOUT_INTERVAL_SECONDS
@@ -430,7 +430,10 @@ def _copy_error(error: ServiceError) -> ServiceError:
 
 
 async def _commit_batch(
-    ctx: ServiceContext, code: str, take: Callable[[], list[_Pending]]
+    ctx: ServiceContext,
+    code: str,
+    take: Callable[[], list[_Pending]],
+    ready: Callable[[], None],
 ) -> list[_Outcome | BaseException]:
     """Store and log a batch of ballots in ONE transaction; one outcome per ballot, in order.
 
@@ -438,22 +441,22 @@ async def _commit_batch(
     proxy entry take it exclusively, so they never run beside a batch), then
     the log head, held to the commit — every decision below (idempotent
     retries, the duplicate policy) is made with no other appender in between.
-    The ballots are taken from the queue (``take()``) only once the head is
-    locked: this transaction gets ready while the one before it commits, and
-    its batch holds everything that arrived meanwhile.
+    The head is locked and the batch's rows read in one round trip
+    (:func:`_lock_and_read`); then the next transaction of this process may
+    get going (``ready()``): it takes the ballots that arrive while this one
+    waits for the lock, decides and commits.
     """
     batch: list[_Pending] | None = None
     try:
         async with ctx.sessions.begin() as session:
             info = await find_meeting(session, code, share=True)
-            head = await lock_head_state(
-                session, estate_id=info.meeting.estate_id, meeting_id=info.meeting.id
-            )
             batch = take()
             if not batch:
                 return []
+            head, rows = await _lock_and_read(session, info, batch)
+            ready()
             now = ctx.now()
-            outcomes, accepted = await _decide(ctx, session, info, batch, now=now)
+            outcomes, accepted = await _decide(ctx, session, info, batch, rows, now=now)
             appended = await _store(session, info, accepted, head, now=now)
     except ServiceError as error:  # the meeting itself refused (not found): every ballot
         return [_copy_error(error) for _ in (batch if batch is not None else take())]
@@ -503,19 +506,11 @@ _BATCH_STATEMENTS: dict[str, _BatchSelect] = {}
 
 
 def _batch_statement(session: AsyncSession) -> _BatchSelect:
-    """Credential rows of the keys ``:keys`` with every ballot of their members (built once
-    per dialect, so SQLAlchemy's statement cache key is computed once). On PostgreSQL the keys
-    go as ONE array parameter (``= ANY($1)``): every batch size reuses one prepared statement
-    (an IN list of n values is a new statement, prepared and planned again, for every n)."""
-    dialect = session.get_bind().dialect.name
-    statement = _BATCH_STATEMENTS.get(dialect)
+    """Credential rows of the keys ``:keys`` with every ballot of their members (SQLite;
+    built once, so SQLAlchemy's statement cache key is computed once). PostgreSQL runs the
+    same join inside ``ballot_batch_lock`` (migration 0003)."""
+    statement = _BATCH_STATEMENTS.get("sqlite")
     if statement is None:
-        if dialect == "postgresql":
-            among = Credential.public_key == any_(
-                bindparam("keys", type_=ARRAY(Credential.public_key.type))
-            )
-        else:
-            among = Credential.public_key.in_(bindparam("keys", expanding=True))
         statement = (
             select(
                 Credential.public_key,
@@ -536,11 +531,57 @@ def _batch_statement(session: AsyncSession) -> _BatchSelect:
             .where(
                 Credential.estate_id == bindparam("estate"),
                 Credential.meeting_id == bindparam("meeting"),
-                among,
+                Credential.public_key.in_(bindparam("keys", expanding=True)),
             )
         )
-        _BATCH_STATEMENTS[dialect] = statement
+        _BATCH_STATEMENTS["sqlite"] = statement
     return statement
+
+
+# The keys go as ONE array parameter: every batch size reuses one prepared statement.
+_LOCK_AND_READ_PG = text(
+    "SELECT head_size, head_frontier, public_key, member_id, status, ballot_hash, channel,"
+    " log_index FROM ballot_batch_lock(:estate, :meeting, :keys)"
+).bindparams(bindparam("keys", type_=ARRAY(LargeBinary())))
+
+_BatchRow = tuple[bytes, str, CredentialStatus, bytes | None, Channel | None, int | None]
+
+
+async def _lock_and_read(
+    session: AsyncSession, info: MeetingInfo, batch: list[_Pending]
+) -> tuple[LockedHead, list[_BatchRow]]:
+    """Lock the meeting's log head; then read the credential rows of the batch's keys with
+    every ballot of their members (which also finds idempotent retries: a stored ballot's
+    hash covers its key). The read starts after the lock is granted, so it sees what the
+    lock's previous holder committed. PostgreSQL: one round trip (migration 0003)."""
+    meeting = info.meeting
+    keys = list({bytes.fromhex(p.ballot.member) for p in batch})
+    where = {"estate": meeting.estate_id, "meeting": meeting.id}
+    if session.get_bind().dialect.name != "postgresql":
+        head = await lock_head_state(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
+        result = await session.execute(_batch_statement(session), {**where, "keys": keys})
+        return head, [cast(_BatchRow, tuple(row)) for row in result]
+    found = (await session.execute(_LOCK_AND_READ_PG, {**where, "keys": keys})).all()
+    if not found:  # no log head yet (cannot happen once a meeting is open): create it
+        await lock_head_state(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
+        found = (await session.execute(_LOCK_AND_READ_PG, {**where, "keys": keys})).all()
+    size, frontier = found[0][0], found[0][1]
+    head = LockedHead(
+        estate_id=meeting.estate_id, meeting_id=meeting.id, size=size, frontier=frontier
+    )
+    rows: list[_BatchRow] = [
+        (
+            key,
+            member_id,
+            CredentialStatus(status),
+            ballot_hash,
+            None if channel is None else Channel(channel),
+            log_index,
+        )
+        for _, _, key, member_id, status, ballot_hash, channel, log_index in found
+        if key is not None
+    ]
+    return head, rows
 
 
 async def _decide(
@@ -548,28 +589,27 @@ async def _decide(
     session: AsyncSession,
     info: MeetingInfo,
     batch: list[_Pending],
+    rows: list[_BatchRow],
     *,
     now: datetime,
 ) -> tuple[list[_Decision], list[tuple[int, AcceptedBallot, bytes]]]:
-    """Under the log-head lock: retries, state, roster, duplicate policy — ballot by ballot."""
-    meeting = info.meeting
-    # ONE query: the credential rows of the batch's keys with every ballot of their members.
-    # It also finds idempotent retries: a stored ballot's hash covers its key, and the key's
-    # credential row names the member it was stored under.
-    keys = list({bytes.fromhex(p.ballot.member) for p in batch})
+    """Under the log-head lock: retries, state, roster, duplicate policy — ballot by ballot,
+    given the batch's credential rows joined with their members' ballots (the key's
+    credential row names the member a stored ballot was stored under)."""
     credentials: dict[str, tuple[str, CredentialStatus]] = {}
     previous: dict[str, list[_Cast]] = {}
     stored: dict[bytes, int] = {}
     seen: set[bytes] = set()
-    rows = await session.execute(
-        _batch_statement(session),
-        {"estate": meeting.estate_id, "meeting": meeting.id, "keys": keys},
-    )
     for key, member_id, status, ballot_hash, channel, index in rows:
         credentials[key.hex()] = (member_id, status)
         casts = previous.setdefault(member_id, [])
         # A member with two keys in the batch (replaced and new) joins their ballots twice.
-        if ballot_hash is not None and ballot_hash not in seen:
+        if (
+            ballot_hash is not None
+            and channel is not None
+            and index is not None
+            and ballot_hash not in seen
+        ):
             seen.add(ballot_hash)
             casts.append(_Cast(ballot_hash, channel, index))
             stored[ballot_hash] = index

@@ -43,6 +43,11 @@ V = TypeVar("V")
 DEFAULT_MAX_BATCH = 256
 
 
+_TakingCommit = Callable[
+    [Callable[[], list[T]], Callable[[], None]], Awaitable[Sequence[R | BaseException]]
+]
+
+
 class GroupCommit(Generic[T, R]):
     """Queue items and commit them in batches.
 
@@ -52,11 +57,12 @@ class GroupCommit(Generic[T, R]):
     ``commit`` itself raises, nothing of the batch is assumed stored and
     every caller of the batch gets ``failed(error)`` (a fresh exception each).
 
-    :meth:`taking` builds one whose ``commit(take)`` calls ``take()`` itself,
-    once, when it is ready for the items (e.g. once it holds a lock), and up
-    to ``depth`` such commits run at a time, at most one of them not yet
-    holding its items: the next transaction gets ready while the current one
-    commits, and takes everything queued by then.
+    :meth:`taking` builds one whose ``commit(take, ready)`` calls ``take()``
+    itself when it wants the items, and ``ready()`` once the next commit may
+    start (e.g. once it holds a lock); up to ``depth`` such commits run at a
+    time, at most one of them not yet ready: the next transaction gets going
+    while the current one holds the lock and commits, and takes everything
+    queued by then.
     """
 
     def __init__(
@@ -66,28 +72,32 @@ class GroupCommit(Generic[T, R]):
         failed: Callable[[BaseException], BaseException],
         max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
-        async def eager(take: Callable[[], list[T]]) -> Sequence[R | BaseException]:
-            return await commit(take())
+        async def eager(
+            take: Callable[[], list[T]], ready: Callable[[], None]
+        ) -> Sequence[R | BaseException]:
+            items = take()
+            ready()
+            return await commit(items)
 
         self._setup(eager, failed=failed, max_batch=max_batch, depth=1)
 
     @classmethod
     def taking(
         cls,
-        commit: Callable[[Callable[[], list[T]]], Awaitable[Sequence[R | BaseException]]],
+        commit: _TakingCommit[T, R],
         *,
         failed: Callable[[BaseException], BaseException],
         max_batch: int = DEFAULT_MAX_BATCH,
         depth: int = 2,
     ) -> GroupCommit[T, R]:
-        """A group commit whose ``commit`` takes its items late (see the class)."""
+        """A group commit whose ``commit`` takes its items itself (see the class)."""
         group: GroupCommit[T, R] = cls.__new__(cls)
         group._setup(commit, failed=failed, max_batch=max_batch, depth=depth)
         return group
 
     def _setup(
         self,
-        commit: Callable[[Callable[[], list[T]]], Awaitable[Sequence[R | BaseException]]],
+        commit: _TakingCommit[T, R],
         *,
         failed: Callable[[BaseException], BaseException],
         max_batch: int,
@@ -103,7 +113,7 @@ class GroupCommit(Generic[T, R]):
         self._depth = depth
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._running = 0  # drain tasks alive
-        self._waiting = 0  # of them, those that have not taken their items yet
+        self._waiting = 0  # of them, those whose commit is not ready yet
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: T) -> R:
@@ -116,7 +126,7 @@ class GroupCommit(Generic[T, R]):
         return await future
 
     def _kick(self) -> None:
-        """Start a drain if items wait, no drain is ready to take them, and depth allows."""
+        """Start a drain if items wait, no drain is getting ready, and depth allows."""
         if self._queue and self._waiting == 0 and self._running < self._depth:
             self._running += 1
             self._waiting += 1
@@ -136,19 +146,25 @@ class GroupCommit(Generic[T, R]):
 
     async def _cycle(self) -> None:
         live: list[tuple[T, asyncio.Future[R]]] | None = None
+        readied = False
 
         def take() -> list[T]:
             nonlocal live
             if live is None:
-                self._waiting -= 1
                 count = min(self._max_batch, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(count)]
                 live = [(item, future) for item, future in batch if not future.done()]
-                self._kick()  # the next transaction may get ready meanwhile
             return [item for item, _ in live]
 
+        def ready() -> None:
+            nonlocal readied
+            if not readied:
+                readied = True
+                self._waiting -= 1
+                self._kick()  # the next transaction may get going meanwhile
+
         try:
-            outcomes = await self._commit(take)
+            outcomes = await self._commit(take, ready)
             if live is None:
                 raise RuntimeError("commit returned without taking its items")
             if len(outcomes) != len(live):
@@ -157,6 +173,7 @@ class GroupCommit(Generic[T, R]):
                 )
         except Exception as error:
             take()  # never taken: fail what waits now, so a lasting failure cannot spin
+            ready()
             assert live is not None
             if live:
                 _log.warning(
@@ -167,9 +184,10 @@ class GroupCommit(Generic[T, R]):
                     future.set_exception(self._failed(error))
             return
         except BaseException:
-            if live is None:  # cancelled before taking: the items stay queued
+            if not readied:  # cancelled before getting ready: untaken items stay queued
                 self._waiting -= 1
             raise
+        ready()
         for (_, future), outcome in zip(live, outcomes, strict=True):
             if future.done():
                 continue

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from sqlalchemy import delete, func, select
 
 from crypto.notes import NoteVerifier
 from crypto.signing import SigningKey
@@ -20,6 +21,7 @@ from votes.record.verify import verify_bundle
 from votes.service import ballots, credentials, meetings, record, scheduler, turnout
 from votes.service.errors import ServiceError
 from votes.service.schemas import MeetingSettings, PaperBallotRequest, ProxyBallotRequest
+from votes.storage.models import Ballot
 
 
 async def _refused(code: str, awaitable: object) -> ServiceError:
@@ -424,6 +426,71 @@ async def test_turnout_by_area_and_heads_is_published_after_each_ballot(
     assert (whole["voted_area"], whole["voted_heads"]) == ("200.50", 2)
     assert (building2["total_area"], building2["total_heads"]) == ("330.50", 3)
     assert (building2["voted_area"], building2["voted_heads"]) == ("120.00", 1)
+
+
+async def test_turnout_counts_each_member_once_however_often_it_is_read(world: World) -> None:
+    code = await world.opened(settings=MeetingSettings(duplicate_policy="latest-wins"))  # type: ignore[arg-type]
+
+    async def whole() -> tuple[int, str, int]:
+        figures = await turnout.turnout(world.ctx, code)
+        (scope,) = [s for s in figures.scopes if s.scope is None]
+        return figures.ballots, scope.voted_area, scope.voted_heads
+
+    assert await whole() == (0, "0.00", 0)
+    for member, choice, expected in [
+        ("member:1-102", "agree", (1, "80.50", 1)),
+        ("member:1-102", "oppose", (2, "80.50", 1)),  # a second ballot, the same member
+        ("member:2-101", "agree", (3, "200.50", 2)),
+    ]:
+        raw, sig = signed_ballot(world, code, member, {"M1": choice})
+        await ballots.cast_ballot(world.ctx, code, raw, sig)
+        assert await whole() == expected
+        assert await whole() == expected  # read again: nothing counted twice
+
+
+async def test_turnout_follows_a_database_restored_to_fewer_ballots(world: World) -> None:
+    code = await world.opened()
+    for member in ("member:1-102", "member:2-101"):
+        raw, sig = signed_ballot(world, code, member, {"M1": "agree"})
+        await ballots.cast_ballot(world.ctx, code, raw, sig)
+    assert (await turnout.turnout(world.ctx, code)).ballots == 2
+    # As if restored from a backup taken before the second ballot.
+    async with world.ctx.sessions.begin() as session:
+        last = select(func.max(Ballot.log_index)).scalar_subquery()
+        await session.execute(delete(Ballot).where(Ballot.log_index == last))
+    figures = await turnout.turnout(world.ctx, code)
+    (whole,) = [s for s in figures.scopes if s.scope is None]
+    assert (figures.ballots, whole.voted_area, whole.voted_heads) == (1, "80.50", 1)
+
+
+async def test_two_processes_see_each_others_ballots_under_one_vote_only(
+    world: World, backend: Backend, clock: FakeClock
+) -> None:
+    """The read after the log-head lock sees what the lock's previous holder committed:
+    a member's two ballots sent at once through two app processes, one is refused."""
+    code = await world.opened(settings=MeetingSettings(duplicate_policy="one-vote-only"))  # type: ignore[arg-type]
+    other = make_context(backend, clock)
+    members = ["member:1-101", "member:1-102", "member:1-103", "member:2-101", "member:2-102"]
+    refused: list[str] = []
+    try:
+        # Both processes connected first, so that their batches really overlap.
+        warm = signed_ballot(world, code, "developer", {"M1": "agree"})
+        await ballots.cast_ballot(other, code, *warm)
+        for member in members:
+            pair = await asyncio.gather(
+                ballots.cast_ballot(
+                    world.ctx, code, *signed_ballot(world, code, member, {"M1": "agree"})
+                ),
+                ballots.cast_ballot(
+                    other, code, *signed_ballot(world, code, member, {"M1": "oppose"})
+                ),
+                return_exceptions=True,
+            )
+            refused += [o.code for o in pair if isinstance(o, ServiceError)]
+    finally:
+        await other.close()
+    assert refused == ["already_voted"] * len(members)
+    assert (await turnout.turnout(world.ctx, code)).ballots == 1 + len(members)
 
 
 async def test_two_processes_taking_ballots_keep_one_log(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -78,6 +78,81 @@ async def test_a_failed_commit_fails_every_item_of_its_batch_only() -> None:
     assert [str(o) for o in outcomes] == ["not stored: connection lost"] * 3
     assert len({id(o) for o in outcomes}) == 3  # a fresh exception for each caller
     assert await group.submit(7) == 7
+
+
+class Stepper:
+    """A taking commit that pauses at each step until the test lets it go, and records
+    what each transaction took."""
+
+    def __init__(self) -> None:
+        self.taken: list[list[int]] = []
+        self.pauses: dict[tuple[int, str], asyncio.Event] = {}
+        self.started = 0
+
+    async def _pause(self, tx: int, step: str) -> None:
+        go = self.pauses[tx, step] = asyncio.Event()
+        await go.wait()
+
+    async def commit(
+        self, take: Callable[[], list[int]], ready: Callable[[], None]
+    ) -> Sequence[int | BaseException]:
+        self.started += 1
+        tx = self.started
+        await self._pause(tx, "begin")  # BEGIN, the meeting row...
+        items = take()
+        self.taken.append(items)
+        await self._pause(tx, "lock")  # waiting for the log head
+        ready()
+        await self._pause(tx, "commit")  # deciding, appending, committing
+        return [i * 10 for i in items]
+
+    async def step(self, tx: int, step: str) -> None:
+        """Let transaction ``tx`` past ``step`` once it gets there."""
+        for _ in range(20):
+            if (tx, step) in self.pauses:
+                break
+            await asyncio.sleep(0)
+        self.pauses.pop((tx, step)).set()
+        await asyncio.sleep(0)
+
+
+async def test_the_next_taking_commit_starts_only_when_the_current_one_is_ready() -> None:
+    stepper = Stepper()
+    group: GroupCommit[int, int] = GroupCommit.taking(stepper.commit, failed=_failed)
+    first = [asyncio.ensure_future(group.submit(i)) for i in (1, 2)]
+    await stepper.step(1, "begin")  # transaction 1 takes 1 and 2
+    more = [asyncio.ensure_future(group.submit(i)) for i in (3, 4)]
+    await asyncio.sleep(0)
+    assert stepper.started == 1  # 3 and 4 wait: transaction 1 is not ready yet
+    await stepper.step(1, "lock")  # transaction 1 holds the lock: transaction 2 starts
+    await stepper.step(2, "begin")  # ... and takes 3 and 4
+    later = asyncio.ensure_future(group.submit(5))
+    await stepper.step(1, "commit")
+    assert [await f for f in first] == [10, 20]
+    assert stepper.started == 2  # at most one transaction not yet ready
+    await stepper.step(2, "lock")
+    await stepper.step(3, "begin")
+    await stepper.step(2, "commit")
+    await stepper.step(3, "lock")
+    await stepper.step(3, "commit")
+    assert [await f for f in [*more, later]] == [30, 40, 50]
+    assert stepper.taken == [[1, 2], [3, 4], [5]]
+
+
+async def test_a_taking_commit_that_fails_before_taking_fails_what_waits_and_stops() -> None:
+    attempts = 0
+
+    async def commit(
+        take: Callable[[], list[int]], ready: Callable[[], None]
+    ) -> Sequence[int | BaseException]:
+        nonlocal attempts
+        attempts += 1
+        raise OSError("database down")
+
+    group: GroupCommit[int, int] = GroupCommit.taking(commit, failed=_failed)
+    outcomes = await asyncio.gather(*(group.submit(i) for i in range(3)), return_exceptions=True)
+    assert [str(o) for o in outcomes] == ["not stored: database down"] * 3
+    assert attempts == 1  # no retry loop: nothing was left waiting
 
 
 async def test_coalescer_runs_once_more_for_requests_made_while_it_runs() -> None:
