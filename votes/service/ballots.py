@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import cast
 
 import msgspec
-from sqlalchemy import LargeBinary, Select, Table, and_, bindparam, select, text
+from sqlalchemy import LargeBinary, Table, and_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -501,42 +501,32 @@ def _resolve(outcomes: list[_Decision], position: int) -> _Outcome | BaseExcepti
 
 
 _BALLOTS = cast(Table, BallotRow.__table__)
-_BatchSelect = Select[bytes, str, CredentialStatus, bytes, Channel, int]
-_BATCH_STATEMENTS: dict[str, _BatchSelect] = {}
-
-
-def _batch_statement(session: AsyncSession) -> _BatchSelect:
-    """Credential rows of the keys ``:keys`` with every ballot of their members (SQLite;
-    built once, so SQLAlchemy's statement cache key is computed once). PostgreSQL runs the
-    same join inside ``ballot_batch_lock`` (migration 0003)."""
-    statement = _BATCH_STATEMENTS.get("sqlite")
-    if statement is None:
-        statement = (
-            select(
-                Credential.public_key,
-                Credential.member_id,
-                Credential.status,
-                BallotRow.ballot_hash,
-                BallotRow.channel,
-                BallotRow.log_index,
-            )
-            .outerjoin(
-                BallotRow,
-                and_(
-                    BallotRow.estate_id == Credential.estate_id,
-                    BallotRow.meeting_id == Credential.meeting_id,
-                    BallotRow.member_id == Credential.member_id,
-                ),
-            )
-            .where(
-                Credential.estate_id == bindparam("estate"),
-                Credential.meeting_id == bindparam("meeting"),
-                Credential.public_key.in_(bindparam("keys", expanding=True)),
-            )
-        )
-        _BATCH_STATEMENTS["sqlite"] = statement
-    return statement
-
+# SQLite: the credential rows of the keys ``:keys`` with every ballot of their members, built
+# once (SQLAlchemy computes its cache key once). PostgreSQL runs the same read inside
+# ``ballot_batch_lock`` (migration 0003), after locking the head.
+_BATCH_SELECT = (
+    select(
+        Credential.public_key,
+        Credential.member_id,
+        Credential.status,
+        BallotRow.ballot_hash,
+        BallotRow.channel,
+        BallotRow.log_index,
+    )
+    .outerjoin(
+        BallotRow,
+        and_(
+            BallotRow.estate_id == Credential.estate_id,
+            BallotRow.meeting_id == Credential.meeting_id,
+            BallotRow.member_id == Credential.member_id,
+        ),
+    )
+    .where(
+        Credential.estate_id == bindparam("estate"),
+        Credential.meeting_id == bindparam("meeting"),
+        Credential.public_key.in_(bindparam("keys", expanding=True)),
+    )
+)
 
 # The keys go as ONE array parameter: every batch size reuses one prepared statement.
 _LOCK_AND_READ_PG = text(
@@ -559,7 +549,7 @@ async def _lock_and_read(
     where = {"estate": meeting.estate_id, "meeting": meeting.id}
     if session.get_bind().dialect.name != "postgresql":
         head = await lock_head_state(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
-        result = await session.execute(_batch_statement(session), {**where, "keys": keys})
+        result = await session.execute(_BATCH_SELECT, {**where, "keys": keys})
         return head, [cast(_BatchRow, tuple(row)) for row in result]
     found = (await session.execute(_LOCK_AND_READ_PG, {**where, "keys": keys})).all()
     if not found:  # no log head yet (cannot happen once a meeting is open): create it
