@@ -20,7 +20,7 @@ from web.auth import (
     require_session_store,
     start_session,
 )
-from web.ratelimit import LOGIN_RATE_LIMIT, client_address
+from web.ratelimit import LOGIN_RATE_LIMIT, client_address, login_throttle
 
 __all__ = ["AuthController", "StaffController"]
 
@@ -37,7 +37,9 @@ class AuthController(Controller):
             "Starts a server-side session (HttpOnly cookie `ov_session`) and sets the CSRF "
             "cookie `csrftoken`; its value is also returned in the `X-CSRFToken` header. "
             "Later state-changing requests with the session cookie must send it back in "
-            "`X-CSRFToken`. Rate limited per client (VOTES_RATE_LIMIT_LOGIN)."
+            "`X-CSRFToken`. Rate limited per client (VOTES_RATE_LIMIT_LOGIN); after that many "
+            "failures in a row an account must wait a delay that doubles with each further "
+            "failure (429 `login_throttled`)."
         ),
         opt={"exclude_from_csrf": True, LOGIN_RATE_LIMIT: True},
     )
@@ -49,7 +51,11 @@ class AuthController(Controller):
     ) -> Response[StaffOut]:
         await require_session_store(request)
         actor = await accounts.authenticate(
-            ctx, data.username, data.password, ip=client_address(request)
+            ctx,
+            data.username,
+            data.password,
+            ip=client_address(request),
+            throttle=login_throttle(request, ctx.settings.rate_limit_login),
         )
         start_session(request, actor)
         token, cookie = issue_csrf_token(ctx.settings)
