@@ -230,8 +230,9 @@ class LoginThrottle:
         return LoginAttempt(failures=number, delay=delay)
 
     async def succeeded(self, username: str) -> None:
-        for key in self._keys(username):
-            await self._store.delete(key)
+        failures_key, delay_key = self._keys(username)
+        await self._store.reset(failures_key)
+        await self._store.delete(delay_key)
 
 
 def login_throttle(request: Request[Any, Any, Any], limit: RateLimit) -> LoginThrottle:

@@ -124,6 +124,9 @@ class _Counters:
             self._values = {k: v for k, v in self._values.items() if v[1] > now}
         return count
 
+    def reset(self, key: str) -> None:
+        self._values.pop(key, None)
+
     def incr_pair(self, key: str, group: str, *, expires_in: int, now: float) -> tuple[int, int]:
         """Like :meth:`ResilientStore.incr_pair`, in process memory."""
         count = self.incr(key, expires_in=expires_in, now=now)
@@ -280,6 +283,18 @@ class ResilientStore(NamespacedStore):
         if self._redis is not None and self.fail_mode == "unavailable":
             raise StoreUnavailableError(self.name, RuntimeError("Redis marked down"))
         return self._counters.incr(full_key, expires_in=expires_in, now=self._health.now())
+
+    async def reset(self, key: str) -> None:
+        """Forget the counter ``key`` of :meth:`incr` (here and, if reachable, on Redis)."""
+        full_key = f"{self.namespace}:counter:{key}"
+        self._counters.reset(full_key)
+        if self._redis is not None and self._health.available():
+            try:
+                await self._redis.delete(full_key)
+            except _FAILURES as error:
+                self._health.failed(error)
+            else:
+                self._ok()
 
     async def incr_pair(self, key: str, group: str, *, expires_in: int) -> tuple[int, int]:
         """Increment ``key``; the first time it is counted, increment ``group`` too.
