@@ -129,8 +129,8 @@ def create_app(
         on_shutdown=[shutdown],
         middleware=[
             login_limit.middleware,
-            csrf_middleware(settings),
             session_config(settings).middleware,
+            csrf_middleware(settings),  # inside the session middleware: it reads the session
         ],
         stores=dict(stores),
         plugins=[channels],

@@ -118,6 +118,49 @@ async def test_cookie_post_with_the_csrf_token_succeeds(
     assert response.json()["name"] == "北京市"
 
 
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+async def test_csrf_token_of_another_session_is_refused(
+    app: Litestar, client: AsyncTestClient[Litestar], make_staff: StaffFactory
+) -> None:
+    """An attacker's own valid token pair does not pass with the victim's session."""
+    await make_staff("op", StaffRole.OPERATOR)
+    await make_staff("mallory", StaffRole.OPERATOR)
+    async with AsyncTestClient(app=app) as attacker:
+        attackers_token = await login(attacker, "mallory")
+    await login(client, "op")
+    client.headers["X-CSRFToken"] = attackers_token
+    client.cookies.set("csrftoken", attackers_token)
+    response = await client.post("/api/v1/regions", json={"level": "city", "name": "北京市"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    regions = (await client.get("/api/v1/regions")).json()
+    assert [r for r in regions if r["name"] == "北京市"] == []
+
+
+async def test_csrf_token_of_the_previous_login_is_refused(
+    client: AsyncTestClient[Litestar], make_staff: StaffFactory
+) -> None:
+    await make_staff("op", StaffRole.OPERATOR)
+    first = await login(client, "op")
+    second = await login(client, "op")
+    client.headers["X-CSRFToken"] = first
+    response = await client.post("/api/v1/regions", json={"level": "city", "name": "北京市"})
+    assert first != second
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+
+
+async def test_csrf_token_is_accepted_from_the_header_alone(
+    client: AsyncTestClient[Litestar], make_staff: StaffFactory
+) -> None:
+    """The session binds the token; the ``csrftoken`` cookie is only a way to read it."""
+    await make_staff("op", StaffRole.OPERATOR)
+    await login(client, "op")
+    client.cookies.delete("csrftoken")
+    response = await client.post("/api/v1/regions", json={"level": "city", "name": "北京市"})
+    assert response.status_code == 201, response.text
+
+
 async def test_login_rate_limit_answers_429_with_retry_after(
     ctx: ServiceContext, tmp_path: Path, make_staff: StaffFactory
 ) -> None:
