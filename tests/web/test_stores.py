@@ -165,3 +165,12 @@ async def test_reset_forgets_a_counter(store: ResilientStore) -> None:
     await store.incr("c", expires_in=60)
     await store.reset("c")
     assert await store.incr("c", expires_in=60) == 1
+
+
+async def test_incr_pair_falls_back_to_memory_when_redis_is_down() -> None:
+    store = ResilientStore(
+        name=RATE_LIMIT_STORE, redis=redis_client(_closed_port_url()), fail_mode="fallback"
+    )
+    counts = [await store.incr_pair("a", "g", expires_in=60) for _ in range(2)]
+    await store.close()
+    assert counts == [(1, 1), (2, 1)]
