@@ -202,12 +202,14 @@ class SessionCSRFMiddleware:
             handler = scope.get("route_handler")
             opt = handler.opt if handler is not None else {}
             session = scope.get("session")
-            if not (opt.get(SKIP_SESSION) or opt.get(CSRF_EXEMPT)) and session:
+            # An empty session (none, unknown or expired id) has no authority to protect.
+            exempt = opt.get(SKIP_SESSION) or opt.get(CSRF_EXEMPT)
+            if isinstance(session, dict) and session and not exempt:
                 self._check(scope, session)
         await self.app(scope, receive, send)
 
-    def _check(self, scope: Scope, session: Any) -> None:
-        nonce = session.get(_CSRF_KEY) if isinstance(session, dict) else None
+    def _check(self, scope: Scope, session: dict[str, Any]) -> None:
+        nonce = session.get(_CSRF_KEY)
         sent = ASGIConnection(scope).headers.get(CSRF_HEADER)
         if not isinstance(nonce, str) or sent is None:
             raise CsrfFailedError("CSRF token missing")
