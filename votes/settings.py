@@ -98,6 +98,7 @@ _VARIABLE: Final = {
     "demo": "VOTES_DEMO",
     "rate_limit_ballots": "VOTES_RATE_LIMIT_BALLOTS",
     "rate_limit_login": "VOTES_RATE_LIMIT_LOGIN",
+    "rate_limit_invalid_ballots": "VOTES_RATE_LIMIT_INVALID_BALLOTS",
     "max_body_bytes": "VOTES_MAX_BODY_BYTES",
     "language": "VOTES_LANGUAGE",
     "argon2_time_cost": "VOTES_ARGON2_TIME_COST",
@@ -150,6 +151,7 @@ class Settings:
     demo: bool | None = None  # None -> on for SQLite, off for PostgreSQL
     rate_limit_ballots: RateLimit = RateLimit(count=60, period_seconds=60)
     rate_limit_login: RateLimit = RateLimit(count=10, period_seconds=60)
+    rate_limit_invalid_ballots: RateLimit = RateLimit(count=600, period_seconds=60)
     max_body_bytes: int = 64 * 1024
     language: str = "zh-CN"
     argon2_time_cost: int = 3

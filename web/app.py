@@ -79,7 +79,11 @@ def create_app(
     stores = build_stores(settings)
     channels = build_channels(settings)
     publisher = ChannelsEventPublisher(channels)
-    limiter = CredentialLimiter(stores[RATE_LIMIT_STORE], settings.rate_limit_ballots)
+    limiter = CredentialLimiter(
+        stores[RATE_LIMIT_STORE],
+        settings.rate_limit_ballots,
+        invalid_limit=settings.rate_limit_invalid_ballots,
+    )
     should_seed = bool(settings.demo) if seed_demo is None else seed_demo
 
     async def startup(app: Litestar) -> None:
@@ -125,8 +129,8 @@ def create_app(
         on_shutdown=[shutdown],
         middleware=[
             login_limit.middleware,
-            csrf_middleware(settings),
             session_config(settings).middleware,
+            csrf_middleware(settings),  # inside the session middleware: it reads the session
         ],
         stores=dict(stores),
         plugins=[channels],

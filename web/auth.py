@@ -9,29 +9,33 @@ Litestar's server-side backend matter here:
 * the session id is replaced whenever the logged-in staff member changes
   (login, logout), so an id planted before login is useless afterwards.
 
-CSRF: a state-changing request that carries the session cookie must echo the
-``csrftoken`` cookie in the ``X-CSRFToken`` header (double submit, the token
-HMAC-signed with the secret key). Requests without the session cookie, and
-routes that never read the session (``opt={SKIP_SESSION: True}``: the owner's
-ballot and objection POSTs), carry no ambient authority and are not checked;
-``POST /auth/login`` is exempt too (it only starts a session).
+CSRF: a state-changing request that has a staff session must send the
+session's token in the ``X-CSRFToken`` header. The token is an HMAC, under
+the secret key, of a random nonce the session gets at login, so it belongs to
+that one session: a token of another session is refused, and a new login
+gives a new token (:class:`SessionCSRFMiddleware`). Login returns the token in
+its ``X-CSRFToken`` header and the ``csrftoken`` cookie. Requests without a
+session, and routes that never read the session (``opt={SKIP_SESSION: True}``:
+the owner's ballot and objection POSTs), carry no ambient authority and are
+not checked; ``POST /auth/login`` is exempt too (it only starts a session).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
 from litestar import Request
-from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders, State
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
-from litestar.middleware._utils import build_exclude_path_pattern, should_bypass_middleware
-from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
@@ -48,14 +52,15 @@ from web.stores import SESSION_STORE, StoreUnavailableError
 
 __all__ = [
     "CSRF_COOKIE",
+    "CSRF_EXEMPT",
     "CSRF_HEADER",
     "SESSION_COOKIE",
     "SKIP_SESSION",
     "SessionCSRFMiddleware",
     "StaffSessionConfig",
-    "csrf_config",
+    "csrf_cookie",
+    "csrf_middleware",
     "end_session",
-    "issue_csrf_token",
     "provide_actor",
     "provide_context",
     "provide_optional_actor",
@@ -70,6 +75,8 @@ CSRF_HEADER: Final = "x-csrftoken"
 #: Route ``opt`` key: this handler never reads or writes a session (the ballot POST).
 SKIP_SESSION: Final = "skip_session"
 _STAFF_KEY: Final = "staff_id"
+_CSRF_KEY: Final = "csrf"
+_CSRF_DOMAIN: Final = b"owner-vote/csrf/v1\x00"
 _SESSION_HOURS: Final = 12
 
 logger = logging.getLogger(__name__)
@@ -164,68 +171,68 @@ def session_config(settings: Settings) -> StaffSessionConfig:
     )
 
 
-def csrf_config(settings: Settings) -> CSRFConfig:
-    return CSRFConfig(
-        secret=settings.session_secret().decode(),
-        cookie_name=CSRF_COOKIE,
-        header_name=CSRF_HEADER,
-        cookie_secure=_cookie_secure(settings),
-        cookie_samesite="lax",
-    )
+#: Route ``opt`` key: no CSRF check (login, which only starts a session).
+CSRF_EXEMPT: Final = "exclude_from_csrf"
+_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-class SessionCSRFMiddleware(CSRFMiddleware):
-    """Litestar's double-submit CSRF check, applied only to requests with a session cookie."""
+def _csrf_token(secret: bytes, nonce: str) -> str:
+    """The token of a session: an HMAC of its random nonce under the secret key."""
+    return hmac.new(secret, _CSRF_DOMAIN + nonce.encode(), hashlib.sha256).hexdigest()
 
-    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
-        super().__init__(app, config)
-        self.exclude = build_exclude_path_pattern(exclude=config.exclude, middleware_cls=type(self))
+
+class SessionCSRFMiddleware:
+    """The CSRF check of a state-changing request that has a staff session.
+
+    Runs inside the session middleware, so the session is loaded: the
+    ``X-CSRFToken`` header must be the token of *this* session (an HMAC of the
+    nonce the session got at login), compared in constant time. A token of any
+    other session — even a valid one, e.g. the attacker's own — is refused,
+    and so is a session without a nonce. A request without a session (no
+    cookie, or an unknown or expired id) carries no authority and passes; so do
+    routes that never read the session and login.
+    """
+
+    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+        self.app = app
+        self._secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if should_bypass_middleware(
-            scope=scope,
-            scopes=self.scopes,
-            exclude_opt_key=self.config.exclude_from_csrf_key,
-            exclude_path_pattern=self.exclude,
-        ):
-            await self.app(scope, receive, send)
-            return
-        handler = scope.get("route_handler")
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive=receive)
-        session_cookie = connection.cookies.get(SESSION_COOKIE)
-        # A route that never reads the session (SKIP_SESSION) has no ambient authority.
-        skips_session = handler is not None and handler.opt.get(SKIP_SESSION)
-        if skips_session or not session_cookie or session_cookie == "null":
-            await self.app(scope, receive, send)
-            return
-        csrf_cookie = connection.cookies.get(self.config.cookie_name)
-        if scope.get("method") in self.config.safe_methods:
-            token = csrf_cookie or generate_csrf_token(secret=self.config.secret)
-            await self.app(scope, receive, self.create_send_wrapper(send, token, csrf_cookie))
-            return
-        sent = connection.headers.get(self.config.header_name)
-        if sent is None or csrf_cookie is None or not self._csrf_tokens_match(sent, csrf_cookie):
-            raise CsrfFailedError("CSRF token verification failed")
+        if scope["type"] == ScopeType.HTTP and scope.get("method") not in _SAFE_METHODS:
+            handler = scope.get("route_handler")
+            opt = handler.opt if handler is not None else {}
+            session = scope.get("session")
+            # An empty session (none, unknown or expired id) has no authority to protect.
+            exempt = opt.get(SKIP_SESSION) or opt.get(CSRF_EXEMPT)
+            if isinstance(session, dict) and session and not exempt:
+                self._check(scope, session)
         await self.app(scope, receive, send)
+
+    def _check(self, scope: Scope, session: dict[str, Any]) -> None:
+        nonce = session.get(_CSRF_KEY)
+        sent = ASGIConnection(scope).headers.get(CSRF_HEADER)
+        if not isinstance(nonce, str) or sent is None:
+            raise CsrfFailedError("CSRF token missing")
+        expected = _csrf_token(self._secret, nonce)
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise CsrfFailedError("CSRF token of another session")
 
 
 def csrf_middleware(settings: Settings) -> DefineMiddleware:
-    return DefineMiddleware(SessionCSRFMiddleware, config=csrf_config(settings))
+    """The CSRF check; list it after (inside) the session middleware."""
+    return DefineMiddleware(SessionCSRFMiddleware, secret=settings.session_secret())
 
 
-def issue_csrf_token(settings: Settings) -> tuple[str, Cookie]:
-    """A fresh CSRF token and the cookie carrying it (set at login)."""
-    config = csrf_config(settings)
-    token = generate_csrf_token(secret=config.secret)
-    cookie = Cookie(
-        key=config.cookie_name,
+def csrf_cookie(settings: Settings, token: str) -> Cookie:
+    """The ``csrftoken`` cookie carrying a session's token (readable by the page's script)."""
+    return Cookie(
+        key=CSRF_COOKIE,
         value=token,
-        path=config.cookie_path,
-        secure=config.cookie_secure,
-        httponly=config.cookie_httponly,
-        samesite=config.cookie_samesite,
+        path="/",
+        secure=_cookie_secure(settings),
+        httponly=False,
+        samesite="lax",
     )
-    return token, cookie
 
 
 async def require_session_store(request: Request[Any, Any, Any]) -> None:
@@ -236,8 +243,11 @@ async def require_session_store(request: Request[Any, Any, Any]) -> None:
     await request.app.stores.get(SESSION_STORE).exists("_probe")
 
 
-def start_session(request: Request[Any, Any, Any], actor: Actor) -> None:
-    request.set_session({_STAFF_KEY: str(actor.staff_id)})
+def start_session(request: Request[Any, Any, Any], actor: Actor, settings: Settings) -> str:
+    """Start ``actor``'s session (a new id and a new CSRF nonce); return its CSRF token."""
+    nonce = secrets.token_hex(32)
+    request.set_session({_STAFF_KEY: str(actor.staff_id), _CSRF_KEY: nonce})
+    return _csrf_token(settings.session_secret(), nonce)
 
 
 def end_session(request: Request[Any, Any, Any]) -> None:

@@ -32,8 +32,8 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "unauthenticated": ("请先登录", "please log in first"),
     "forbidden": ("无权执行此操作", "you are not allowed to do this"),
     "csrf_failed": (
-        "CSRF 校验失败：请在 X-CSRFToken 请求头中带上 csrftoken Cookie 的值",
-        "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header",
+        "CSRF 校验失败：请在 X-CSRFToken 请求头中带上本次登录获得的令牌（csrftoken）",
+        "CSRF check failed: send this login's token (csrftoken) in the X-CSRFToken header",
     ),
     "payload_too_large": (
         "请求体过大（上限 {limit} 字节）",

@@ -48,6 +48,18 @@ _NAMESPACE: Final = "owner-vote"
 _REDIS_TIMEOUT_SECONDS: Final = 0.5
 
 FailMode = Literal["fallback", "unavailable"]
+
+# KEYS[1] the counter, KEYS[2] its group, ARGV[1] their lifetime in seconds.
+_INCR_PAIR: Final = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  local group = redis.call('INCR', KEYS[2])
+  if group == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+  return {count, group}
+end
+return {count, tonumber(redis.call('GET', KEYS[2]) or '0')}
+"""
 _FAILURES: Final = (RedisError, OSError, TimeoutError)
 
 logger = logging.getLogger(__name__)
@@ -112,6 +124,17 @@ class _Counters:
             self._values = {k: v for k, v in self._values.items() if v[1] > now}
         return count
 
+    def reset(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    def incr_pair(self, key: str, group: str, *, expires_in: int, now: float) -> tuple[int, int]:
+        """Like :meth:`ResilientStore.incr_pair`, in process memory."""
+        count = self.incr(key, expires_in=expires_in, now=now)
+        if count == 1:
+            return count, self.incr(group, expires_in=expires_in, now=now)
+        group_count, expires_at = self._values.get(group, (0, 0.0))
+        return count, group_count if expires_at > now else 0
+
 
 class ResilientStore(NamespacedStore):
     """A Litestar store over Redis (or memory) that survives a Redis outage.
@@ -143,6 +166,8 @@ class ResilientStore(NamespacedStore):
         self._fallback = _fallback if _fallback is not None else MemoryStore()
         self._counters = _counters if _counters is not None else _Counters()
         self._health = _health if _health is not None else _Health(name, retry_seconds)
+        # EVALSHA, loading the script on first use (and again after a Redis restart).
+        self._incr_pair = redis.register_script(_INCR_PAIR) if redis is not None else None
 
     @property
     def uses_redis(self) -> bool:
@@ -258,6 +283,45 @@ class ResilientStore(NamespacedStore):
         if self._redis is not None and self.fail_mode == "unavailable":
             raise StoreUnavailableError(self.name, RuntimeError("Redis marked down"))
         return self._counters.incr(full_key, expires_in=expires_in, now=self._health.now())
+
+    async def reset(self, key: str) -> None:
+        """Forget the counter ``key`` of :meth:`incr` (here and, if reachable, on Redis)."""
+        full_key = f"{self.namespace}:counter:{key}"
+        self._counters.reset(full_key)
+        if self._redis is not None and self._health.available():
+            try:
+                await self._redis.delete(full_key)
+            except _FAILURES as error:
+                self._health.failed(error)
+            else:
+                self._ok()
+
+    async def incr_pair(self, key: str, group: str, *, expires_in: int) -> tuple[int, int]:
+        """Increment ``key``; the first time it is counted, increment ``group`` too.
+
+        Returns both counts (``group``'s current count when ``key`` was counted
+        before). One atomic step, one round trip on Redis (a small Lua script).
+        The rate limit per credential uses it so that a repeated, identical
+        request — anyone can replay a ballot from the public record — counts
+        against itself only, never against its signer's other requests.
+        """
+        full_key = f"{self.namespace}:counter:{key}"
+        full_group = f"{self.namespace}:counter:{group}"
+        if self._incr_pair is not None and self._health.available():
+            try:
+                count, group_count = await self._incr_pair(
+                    keys=[full_key, full_group], args=[expires_in]
+                )
+            except _FAILURES as error:
+                self._health.failed(error)
+            else:
+                self._ok()
+                return int(count), int(group_count)
+        if self._redis is not None and self.fail_mode == "unavailable":
+            raise StoreUnavailableError(self.name, RuntimeError("Redis marked down"))
+        return self._counters.incr_pair(
+            full_key, full_group, expires_in=expires_in, now=self._health.now()
+        )
 
     def _ok(self) -> None:
         if self._health.outage_logged:

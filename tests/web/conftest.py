@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -239,7 +240,7 @@ def make_staff(ctx: ServiceContext) -> StaffFactory:
     return make
 
 
-async def login(client: AsyncTestClient[Litestar], username: str) -> str:
+async def login(client: httpx.AsyncClient, username: str) -> str:
     """Log in; return the CSRF token to send in ``X-CSRFToken``."""
     response = await client.post(
         "/api/v1/auth/login", json={"username": username, "password": PASSWORD}

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from crypto.credentials import derive_signing_key, parse_secret
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service.schemas import LetterOut
 
 
-async def public_meeting(client: AsyncTestClient[Litestar], code: str) -> dict[str, Any]:
+async def public_meeting(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
     response = await client.get(f"/api/v1/meetings/{code}")
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -47,3 +49,22 @@ def signed_ballot(
         "ballot": ballot_bytes(ballot).decode(),
         "signature": sign_ballot(ballot, key).hex(),
     }
+
+
+@asynccontextmanager
+async def started(app: Litestar) -> AsyncIterator[None]:
+    """Run ``app``'s startup and shutdown in this event loop (for :func:`client_from`)."""
+    async with app.lifespan():
+        yield
+
+
+@asynccontextmanager
+async def client_from(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose requests come from ``address``, run in this event loop.
+
+    The app must be started in this loop (:func:`started`), not by an
+    ``AsyncTestClient``, which runs it in a loop of its own.
+    """
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        yield c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from crypto.merkle import verify_inclusion
 from crypto.notes import Checkpoint
 from tests.web.conftest import make_settings
-from tests.web.support import public_meeting, signed_ballot
+from tests.web.support import client_from, public_meeting, signed_ballot, started
 from votes.record.ballot import ballot_bytes
 from votes.record.bundle import decode_bundle
 from votes.record.entries import BallotEntry, decode_entry, entry_hash
@@ -155,3 +156,113 @@ async def test_ballot_entry_is_the_logged_ballot_on_each_database(
     assert ballot_bytes(entry.ballot) == body["ballot"].encode()
     assert entry.signature == body["signature"]
     assert entry_hash(entry).hex() == receipt["body"]["entry"]
+
+
+def _junk_naming(body: dict[str, str]) -> dict[str, str]:
+    """A ballot naming the same member key with a signature that does not verify."""
+    return {"ballot": body["ballot"], "signature": "00" * 64}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_store_url(request: pytest.FixtureRequest) -> str | None:
+    """The rate-limit store of the app: process memory, or Redis."""
+    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
+
+
+async def test_junk_naming_an_owner_from_many_addresses_does_not_refuse_the_owner(
+    ctx: ServiceContext, tmp_path: Path, demo: Any, limit_store_url: str | None
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        redis_url=limit_store_url,
+        rate_limit_ballots=RateLimit(count=2, period_seconds=86400),
+    )
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
+    async with started(app), client_from(app, f"owner-{run}") as client:
+        meeting = await public_meeting(client, demo.meeting_code)
+        body = signed_ballot(meeting, demo.letters[0])
+        junk = []
+        for n in range(10):
+            async with client_from(app, f"attacker-{run}-{n}") as attacker:
+                junk.append((await attacker.post(url, json=_junk_naming(body))).status_code)
+        real = await client.post(url, json=body)
+    assert junk == [422] * 10
+    assert real.status_code == 201, real.text
+
+
+async def test_invalid_ballots_from_one_address_are_limited_by_address(
+    ctx: ServiceContext, tmp_path: Path, demo: Any, limit_store_url: str | None
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        redis_url=limit_store_url,
+        rate_limit_invalid_ballots=RateLimit(count=3, period_seconds=86400),
+    )
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
+    async with started(app), client_from(app, f"owner-{run}") as client:
+        meeting = await public_meeting(client, demo.meeting_code)
+        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
+        statuses = [(await client.post(url, json=junk)).status_code for _ in range(3)]
+        refused = await client.post(url, json=junk)
+    assert statuses == [422, 422, 422]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "address_rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 86400
+
+
+async def test_invalid_ballots_do_not_limit_other_addresses(
+    ctx: ServiceContext, tmp_path: Path, demo: Any
+) -> None:
+    settings = make_settings(
+        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    )
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
+    async with started(app), client_from(app, f"owner-{run}") as client:
+        meeting = await public_meeting(client, demo.meeting_code)
+        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
+        for _ in range(2):
+            await client.post(url, json=junk)
+        async with client_from(app, f"neighbour-{run}") as neighbour:
+            other = await neighbour.post(url, json=junk)
+    assert other.status_code == 422
+    assert other.json()["code"] == "bad_signature"
+
+
+async def test_valid_ballot_from_an_address_limited_for_junk_is_accepted(
+    ctx: ServiceContext, tmp_path: Path, demo: Any
+) -> None:
+    """Phones behind one carrier NAT share an address: one sender's junk refuses nobody else."""
+    settings = make_settings(
+        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    )
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
+    async with started(app), client_from(app, f"owner-{run}") as client:
+        meeting = await public_meeting(client, demo.meeting_code)
+        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
+        limited = [(await client.post(url, json=junk)).status_code for _ in range(2)]
+        honest = await client.post(url, json=signed_ballot(meeting, demo.letters[1]))
+    assert limited == [422, 429]
+    assert honest.status_code == 201, honest.text
+
+
+async def test_unparsable_ballot_counts_against_the_address(
+    ctx: ServiceContext, tmp_path: Path, demo: Any
+) -> None:
+    settings = make_settings(
+        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    )
+    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
+    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
+    async with started(app), client_from(app, f"owner-{run}") as client:
+        junk = {"ballot": "{not json", "signature": "00" * 64}
+        statuses = [(await client.post(url, json=junk)).status_code for _ in range(2)]
+    assert statuses == [422, 429]

@@ -147,3 +147,30 @@ def test_build_stores_uses_redis_when_configured(tmp_path: object) -> None:
     assert all(store.uses_redis for store in stores.values())
     assert stores[SESSION_STORE].fail_mode == "unavailable"
     assert stores[RATE_LIMIT_STORE].fail_mode == "fallback"
+
+
+async def test_incr_pair_counts_the_group_once_per_key(store: ResilientStore) -> None:
+    counts = [await store.incr_pair("a", "g", expires_in=60) for _ in range(3)]
+    counts.append(await store.incr_pair("b", "g", expires_in=60))
+    assert counts == [(1, 1), (2, 1), (3, 1), (1, 2)]
+
+
+async def test_incr_pair_restarts_after_expiry(store: ResilientStore) -> None:
+    await store.incr_pair("a", "g", expires_in=1)
+    await asyncio.sleep(1.1)
+    assert await store.incr_pair("a", "g", expires_in=1) == (1, 1)
+
+
+async def test_reset_forgets_a_counter(store: ResilientStore) -> None:
+    await store.incr("c", expires_in=60)
+    await store.reset("c")
+    assert await store.incr("c", expires_in=60) == 1
+
+
+async def test_incr_pair_falls_back_to_memory_when_redis_is_down() -> None:
+    store = ResilientStore(
+        name=RATE_LIMIT_STORE, redis=redis_client(_closed_port_url()), fail_mode="fallback"
+    )
+    counts = [await store.incr_pair("a", "g", expires_in=60) for _ in range(2)]
+    await store.close()
+    assert counts == [(1, 1), (2, 1)]

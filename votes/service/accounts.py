@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -16,7 +17,14 @@ from crypto.signing import PublicKey, SignatureError
 from votes.service._common import audit as write_audit
 from votes.service.actors import Actor, require_role
 from votes.service.context import ServiceContext
-from votes.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from votes.service.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from votes.service.schemas import AuditOut, CreateStaffRequest, OfficerKeyOut, StaffOut
 from votes.storage.models import (
     AuditEvent,
@@ -31,6 +39,8 @@ from votes.storage.models import (
 )
 
 __all__ = [
+    "LoginAttempt",
+    "LoginThrottle",
     "audit",
     "authenticate",
     "create_staff",
@@ -161,14 +171,59 @@ def _bad_login() -> Unauthenticated:
     return Unauthenticated("invalid_credentials", "用户名或密码错误", "wrong username or password")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginAttempt:
+    """A login attempt as the account's throttle sees it (:class:`LoginThrottle`)."""
+
+    retry_after: int = 0  # > 0: refused, the account must wait this many seconds
+    failures: int = 0  # attempts without a good password so far, this one included
+    delay: int = 0  # seconds the account must wait if this attempt fails too
+
+
+class LoginThrottle(Protocol):
+    """Per-account attempt counting shared by every app process (web.ratelimit)."""
+
+    async def begin(self, username: str, *, now: float) -> LoginAttempt:
+        """Count an attempt at ``now`` (POSIX seconds), or refuse it while a delay runs."""
+        ...
+
+    async def succeeded(self, username: str) -> None:
+        """Forget the account's failures after a good password."""
+        ...
+
+
+def _throttled(retry_after: int) -> RateLimited:
+    return RateLimited(
+        "login_throttled",
+        f"该账号登录失败次数过多，请 {retry_after} 秒后再试",
+        f"too many failed logins for this account; try again in {retry_after} s",
+        retry_after=retry_after,
+    )
+
+
 async def authenticate(
-    ctx: ServiceContext, username: str, password: str, *, ip: str | None = None
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    *,
+    ip: str | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> Actor:
     """The actor for a correct username and password; refuses with ``invalid_credentials``.
+
+    With a ``throttle``, an account with too many failures in a row is
+    refused with ``login_throttled`` (429) until its delay has passed, before
+    any password is checked; the failure that starts or lengthens a delay is
+    audited (``auth.login_throttled``) for existing accounts.
 
     A hash made with other argon2 parameters than the settings' is replaced
     after a successful login.
     """
+    attempt = LoginAttempt()
+    if throttle is not None:
+        attempt = await throttle.begin(username, now=ctx.now().timestamp())
+        if attempt.retry_after:
+            raise _throttled(attempt.retry_after)
     hasher = password_hasher(ctx)
     async with ctx.readers() as session:
         account = await session.scalar(
@@ -189,7 +244,24 @@ async def authenticate(
                 details={"username": username},
                 ip=ip,
             )
+            if attempt.delay:
+                await write_audit(
+                    session,
+                    ctx,
+                    None,
+                    "auth.login_throttled",
+                    estate_id=None,
+                    target=f"staff:{account.id}",
+                    details={
+                        "username": username,
+                        "failures": attempt.failures,
+                        "delay_seconds": attempt.delay,
+                    },
+                    ip=ip,
+                )
         raise _bad_login()
+    if throttle is not None:
+        await throttle.succeeded(username)
     rehash = hasher.check_needs_rehash(account.password_hash)
     new_hash = await asyncio.to_thread(hasher.hash, password) if rehash else None
     actor = await load_actor(ctx, account.id)

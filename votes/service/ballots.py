@@ -73,7 +73,14 @@ from votes.storage.log_repo import AppendResult, CoInsert, LockedHead, lock_head
 from votes.storage.models import Ballot as BallotRow
 from votes.storage.models import Credential, CredentialStatus, MeetingState, RosterMember
 
-__all__ = ["cast_ballot", "enter_paper_ballot", "enter_proxy_ballot"]
+__all__ = [
+    "VerifiedBallot",
+    "cast_ballot",
+    "cast_verified_ballot",
+    "enter_paper_ballot",
+    "enter_proxy_ballot",
+    "verify_ballot",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -325,25 +332,42 @@ async def _publish_turnout(ctx: ServiceContext, code: str) -> None:
 async def cast_ballot(ctx: ServiceContext, code: str, raw: bytes, signature_hex: str) -> Receipt:
     """Take a member's signed ballot (DESIGN §4) and return the receipt after commit.
 
-    The signature and the ballot's form are checked here, concurrently with
-    other requests; the ballot then joins this process's queue for the
-    meeting and is stored and logged with the others waiting, in one
-    transaction (group commit, :mod:`votes.service.batching`). The receipt is
-    returned only after that transaction commits.
+    :func:`verify_ballot` then :func:`cast_verified_ballot`; callers that must
+    know who signed before casting (the per-credential rate limit) call the two.
+    """
+    return await cast_verified_ballot(ctx, code, verify_ballot(raw, signature_hex))
+
+
+def verify_ballot(raw: bytes, signature_hex: str) -> VerifiedBallot:
+    """Parse the exact bytes of a ballot and check the signature by the key it names.
+
+    Needs no database, so it runs before any limit keyed by the member: only
+    the holder of a credential can spend that credential's limit. Refuses with
+    the ballot's error code (``bad_signature``, ``not_canonical``, ...).
     """
     raw = bytes(raw)
     ballot, signature = _decode_and_verify(raw, signature_hex)
-    pending = _Pending(
+    return VerifiedBallot(
         raw=raw, ballot=ballot, signature=signature, hash=hashlib.sha256(raw).digest()
     )
+
+
+async def cast_verified_ballot(ctx: ServiceContext, code: str, verified: VerifiedBallot) -> Receipt:
+    """Store and log a ballot checked by :func:`verify_ballot`; the receipt after commit.
+
+    The ballot joins this process's queue for the meeting and is stored and
+    logged with the others waiting, in one transaction (group commit,
+    :mod:`votes.service.batching`). The receipt is returned only after that
+    transaction commits.
+    """
     async with _LANES.use((id(ctx), code), lambda: _MeetingLane(ctx, code)) as lane:
         lane.casting += 1
         try:
             try:
-                outcome = await lane.commits.submit(pending)
+                outcome = await lane.commits.submit(verified)
             except _OpenFirstError:
                 await _opening_first(ctx, code)
-                outcome = await lane.commits.submit(pending)
+                outcome = await lane.commits.submit(verified)
             if outcome.fresh and not isinstance(ctx.events, NullPublisher):
                 if lane.casting == 1:
                     # A quiet meeting: the turnout including this ballot goes out first.
@@ -358,8 +382,8 @@ async def cast_ballot(ctx: ServiceContext, code: str, raw: bytes, signature_hex:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Pending:
-    """A ballot whose form and signature are checked, waiting for its batch."""
+class VerifiedBallot:
+    """A ballot whose form and signature are checked (:func:`verify_ballot`)."""
 
     raw: bytes
     ballot: Ballot
@@ -378,7 +402,7 @@ class _MeetingLane:
 
     def __init__(self, ctx: ServiceContext, code: str) -> None:
         self.ctx = ctx  # held while the lane lives, so id(ctx) in its key stays unique
-        self.commits: GroupCommit[_Pending, _Outcome] = GroupCommit.taking(
+        self.commits: GroupCommit[VerifiedBallot, _Outcome] = GroupCommit.taking(
             lambda take, ready: _commit_batch(ctx, code, take, ready), failed=_not_stored
         )
         self.turnout = Coalescer(
@@ -432,7 +456,7 @@ def _copy_error(error: ServiceError) -> ServiceError:
 async def _commit_batch(
     ctx: ServiceContext,
     code: str,
-    take: Callable[[], list[_Pending]],
+    take: Callable[[], list[VerifiedBallot]],
     ready: Callable[[], None],
 ) -> list[_Outcome | BaseException]:
     """Store and log a batch of ballots in ONE transaction; one outcome per ballot, in order.
@@ -446,7 +470,7 @@ async def _commit_batch(
     get going (``ready()``): it takes the ballots that arrive while this one
     waits for the lock, decides and commits.
     """
-    batch: list[_Pending] | None = None
+    batch: list[VerifiedBallot] | None = None
     try:
         async with ctx.sessions.begin() as session:
             info = await find_meeting(session, code, share=True)
@@ -538,7 +562,7 @@ _BatchRow = tuple[bytes, str, CredentialStatus, bytes | None, Channel | None, in
 
 
 async def _lock_and_read(
-    session: AsyncSession, info: MeetingInfo, batch: list[_Pending]
+    session: AsyncSession, info: MeetingInfo, batch: list[VerifiedBallot]
 ) -> tuple[LockedHead, list[_BatchRow]]:
     """Lock the meeting's log head; then read the credential rows of the batch's keys with
     every ballot of their members (which also finds idempotent retries: a stored ballot's
@@ -578,7 +602,7 @@ async def _decide(
     ctx: ServiceContext,
     session: AsyncSession,
     info: MeetingInfo,
-    batch: list[_Pending],
+    batch: list[VerifiedBallot],
     rows: list[_BatchRow],
     *,
     now: datetime,

@@ -14,13 +14,14 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import AuditOut, CreateStaffRequest, LoginRequest, StaffOut
 from web.auth import (
+    CSRF_EXEMPT,
     CSRF_HEADER,
+    csrf_cookie,
     end_session,
-    issue_csrf_token,
     require_session_store,
     start_session,
 )
-from web.ratelimit import LOGIN_RATE_LIMIT, client_address
+from web.ratelimit import LOGIN_RATE_LIMIT, client_address, login_throttle
 
 __all__ = ["AuthController", "StaffController"]
 
@@ -34,12 +35,15 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         summary="Log in (staff)",
         description=(
-            "Starts a server-side session (HttpOnly cookie `ov_session`) and sets the CSRF "
-            "cookie `csrftoken`; its value is also returned in the `X-CSRFToken` header. "
-            "Later state-changing requests with the session cookie must send it back in "
-            "`X-CSRFToken`. Rate limited per client (VOTES_RATE_LIMIT_LOGIN)."
+            "Starts a server-side session (HttpOnly cookie `ov_session`) and returns the "
+            "session's CSRF token in the `X-CSRFToken` header (and the cookie `csrftoken`). "
+            "Later state-changing requests of the session must send it back in `X-CSRFToken`; "
+            "each login gets a new token, valid for its session only. "
+            "Rate limited per client (VOTES_RATE_LIMIT_LOGIN); after that many "
+            "failures in a row an account must wait a delay that doubles with each further "
+            "failure (429 `login_throttled`)."
         ),
-        opt={"exclude_from_csrf": True, LOGIN_RATE_LIMIT: True},
+        opt={CSRF_EXEMPT: True, LOGIN_RATE_LIMIT: True},
     )
     async def login(
         self,
@@ -49,13 +53,16 @@ class AuthController(Controller):
     ) -> Response[StaffOut]:
         await require_session_store(request)
         actor = await accounts.authenticate(
-            ctx, data.username, data.password, ip=client_address(request)
+            ctx,
+            data.username,
+            data.password,
+            ip=client_address(request),
+            throttle=login_throttle(request, ctx.settings.rate_limit_login),
         )
-        start_session(request, actor)
-        token, cookie = issue_csrf_token(ctx.settings)
+        token = start_session(request, actor, ctx.settings)
         return Response(
             await accounts.staff_info(ctx, actor),
-            cookies=[cookie],
+            cookies=[csrf_cookie(ctx.settings, token)],
             headers={CSRF_HEADER: token},
         )
 

@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from votes.service import ballots
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
+from votes.service.errors import ServiceError
 from votes.service.schemas import (
     BallotRequest,
     PaperBallotOut,
@@ -31,7 +32,7 @@ from votes.service.schemas import (
     Receipt,
 )
 from web.auth import SKIP_SESSION, provide_context
-from web.ratelimit import CredentialLimiter, ballot_member_key, client_address
+from web.ratelimit import CredentialLimiter, client_address
 from web.routes.api.meetings import MeetingCode
 
 __all__ = ["OwnerBallotController", "StaffBallotController", "owner_ballot_controller"]
@@ -51,13 +52,16 @@ class OwnerBallotController(Controller):
             "Body: the canonical ballot JSON as a string plus the member's Ed25519 signature "
             "over `owner-vote/ballot/v1` 0x00 UTF-8(ballot). Returns the receipt after the "
             "ballot is stored and logged; the same ballot again returns the same receipt. "
-            "Limited per credential key (VOTES_RATE_LIMIT_BALLOTS); the body is limited to "
+            "Limited per credential key, counting only ballots whose signature verifies "
+            "(VOTES_RATE_LIMIT_BALLOTS); ballots that do not parse or verify are limited per "
+            "client address (VOTES_RATE_LIMIT_INVALID_BALLOTS). The body is limited to "
             "VOTES_MAX_BODY_BYTES."
         ),
         opt={SKIP_SESSION: True},
     )
     async def cast(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         ballot_limiter: NamedDependency[CredentialLimiter],
         code: MeetingCode,
@@ -66,10 +70,15 @@ class OwnerBallotController(Controller):
         # The context straight from the app state, not as a second dependency: Litestar
         # resolves two or more dependencies in an anyio task group, per request.
         ctx = provide_context(state)
-        member = ballot_member_key(data.ballot)
-        if member is not None:
-            await ballot_limiter.hit(member)
-        return await ballots.cast_ballot(ctx, code, data.ballot.encode(), data.signature)
+        # Signature first, then the limit of the key that signed: the keys are public,
+        # so a limit counted before the check could be spent by anyone (vote suppression).
+        try:
+            verified = ballots.verify_ballot(data.ballot.encode(), data.signature)
+        except ServiceError:
+            await ballot_limiter.failed(client_address(request))
+            raise
+        await ballot_limiter.signed(verified.ballot.member, verified.hash)
+        return await ballots.cast_verified_ballot(ctx, code, verified)
 
 
 def owner_ballot_controller(max_body_bytes: int) -> type[Controller]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -20,7 +21,7 @@ from votes.service.schemas import (
     StaffObjectionRequest,
 )
 from web.auth import SKIP_SESSION
-from web.ratelimit import CredentialLimiter, ballot_member_key, client_address
+from web.ratelimit import CredentialLimiter, client_address, signed_member_key
 from web.routes.api.meetings import MeetingCode
 
 __all__ = ["ObjectionController"]
@@ -37,20 +38,25 @@ class ObjectionController(Controller):
             "Body: the canonical objection JSON as a string "
             '(`{"meeting","member","nonce","subject","text","v":1}`) and the Ed25519 '
             "signature by the member's credential key with domain `owner-vote/objection/v1`. "
-            "Limited per credential key like ballots."
+            "Limited like ballots: per credential key when the signature verifies, else per "
+            "client address."
         ),
         opt={SKIP_SESSION: True},
     )
     async def file_member(
         self,
+        request: Request[Any, Any, Any],
         ctx: NamedDependency[ServiceContext],
         ballot_limiter: NamedDependency[CredentialLimiter],
         code: MeetingCode,
         data: JSONBody[MemberObjectionRequest],
     ) -> ObjectionOut:
-        member = ballot_member_key(data.body)
-        if member is not None:
-            await ballot_limiter.hit(member)
+        # As for ballots: only a verified signature spends the signer's limit.
+        member = signed_member_key(data.body, data.signature, objections.OBJECTION_DOMAIN)
+        if member is None:
+            await ballot_limiter.failed(client_address(request))
+        else:
+            await ballot_limiter.signed(member, hashlib.sha256(data.body.encode()).digest())
         return await objections.file_member_objection(ctx, code, data)
 
     @post("/staff", summary="An objection recorded by staff (in scope)")
