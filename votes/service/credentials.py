@@ -45,6 +45,26 @@ __all__ = [
 _CHANGEABLE = (MeetingState.APPROVED, MeetingState.NOTICE, MeetingState.OPEN)
 
 
+def member_key(member_id: str, text: str) -> bytes:
+    """The raw bytes of a member's credential public key given as hex, or 422 ``bad_public_key``.
+
+    Beyond decoding, the key must be a valid Ed25519 point outside the small-order
+    subgroup (:meth:`crypto.signing.PublicKey.check_point`): anyone can make a
+    signature that "verifies" under a small-order key such as the identity, so
+    such a key would let anyone vote in the member's name.
+    """
+    try:
+        return PublicKey.from_hex(text.lower()).check_point().raw
+    except (SignatureError, ValueError):
+        raise Invalid(
+            "bad_public_key",
+            f"业主 {member_id} 的公钥无效（不是有效的 Ed25519 公钥）",
+            f"the public key for member {member_id!r} is not a valid Ed25519 key "
+            f"(a canonical curve point of prime order): {text!r}",
+            details={"member": member_id},
+        ) from None
+
+
 async def _members(session: AsyncSession, info: MeetingInfo) -> list[RosterMember]:
     rows = await session.execute(
         select(RosterMember)
@@ -145,14 +165,7 @@ async def register_public_keys(
     require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
     parsed: dict[str, bytes] = {}
     for member_id, text in keys.items():
-        try:
-            parsed[member_id] = PublicKey.from_hex(text.lower()).raw
-        except (SignatureError, ValueError):
-            raise Invalid(
-                "bad_public_key",
-                f"业主 {member_id} 的公钥无效",
-                f"the public key for member {member_id!r} is not a valid Ed25519 key: {text!r}",
-            ) from None
+        parsed[member_id] = member_key(member_id, text)
     if len(set(parsed.values())) != len(parsed):
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
     async with ctx.sessions.begin() as session:
