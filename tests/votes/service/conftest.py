@@ -405,9 +405,7 @@ class World:
             request.id,
             SignCredentialChangeRequest(
                 public_key=officer.public_hex,
-                signature=officer.key.sign(
-                    Domain.CREDENTIAL_CHANGE, request.body.encode()
-                ).hex(),
+                signature=officer.key.sign(Domain.CREDENTIAL_CHANGE, request.body.encode()).hex(),
             ),
         )
 
