@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import nacl.bindings
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import nacl.bindings
 
 from crypto.signing import (
     Domain,

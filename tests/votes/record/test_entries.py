@@ -300,7 +300,12 @@ def test_owner_tags_are_keyed_hmacs() -> None:
 
 
 # The key book follows the key rules only; the officer's evidence is check 9's business.
-_EVIDENCE = {"request": "00" * 32, "officer": "officer", "key_id": "00000000", "signature": "00" * 64}
+_EVIDENCE = {
+    "request": "00" * 32,
+    "officer": "officer",
+    "key_id": "00000000",
+    "signature": "00" * 64,
+}
 
 
 def _book(sim: Simulation) -> tuple[KeyBook, NoticeEntry]:

@@ -10,12 +10,12 @@ from votes.storage.models.accounts import (
     StaffSubdistrictScope,
 )
 from votes.storage.models.ballots import Ballot
+from votes.storage.models.base import Base, UTCDateTime, utcnow
 from votes.storage.models.credential_requests import (
     CredentialChangeKind,
     CredentialRequest,
     CredentialRequestState,
 )
-from votes.storage.models.base import Base, UTCDateTime, utcnow
 from votes.storage.models.enums import (
     CertificationDecision,
     CosignatureKind,

@@ -7,12 +7,12 @@ officer signs (or refuses); only a signed change is logged.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import credentials
@@ -34,6 +34,11 @@ from web.routes.api.meetings import MeetingCode
 __all__ = ["CredentialController", "CredentialRequestController", "RegisteredKeysOut"]
 
 StateFilter = Literal["pending", "approved", "refused", "all"]
+# ``state`` is a reserved handler argument in Litestar: the query parameter is aliased.
+StateQuery = Annotated[
+    StateFilter,
+    QueryParameter(name="state", description="pending (default), approved, refused or all"),
+]
 
 
 def _state(value: StateFilter) -> CredentialRequestState | None:
@@ -134,9 +139,9 @@ class CredentialController(Controller):
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
         code: MeetingCode,
-        state: FromQuery[StateFilter] = "pending",
+        wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, code=code, state=_state(state))
+        return await credentials.list_change_requests(ctx, actor, code=code, state=_state(wanted))
 
     @get(
         "/credential-requests/{request_id:uuid}",
@@ -208,6 +213,6 @@ class CredentialRequestController(Controller):
         self,
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
-        state: FromQuery[StateFilter] = "pending",
+        wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, state=_state(state))
+        return await credentials.list_change_requests(ctx, actor, state=_state(wanted))
