@@ -26,6 +26,7 @@ from votes.record.entries import (
     PaperBallotEntry,
     TallyEntry,
     closing_entry,
+    credential_change_entry_body,
     decode_entry,
     entry_bytes,
     entry_hash,
@@ -402,3 +403,19 @@ def test_tally_settings_follow_the_meeting_settings() -> None:
 
 def test_tally_entry_type_is_tally(sim: Simulation) -> None:
     assert sum(isinstance(e, TallyEntry) for e in sim.entries) == 1
+
+
+def test_revocation_body_names_no_new_key(sim: Simulation) -> None:
+    revoked = next(e for e in sim.entries if isinstance(e, CredentialRevokedEntry))
+    body = msgspec.json.decode(credential_change_entry_body(revoked))
+    assert body["new_key"] is None
+    assert body["old_key"] == revoked.key
+
+
+def test_replacement_body_is_what_the_simulated_officer_signed(sim: Simulation) -> None:
+    replaced = next(e for e in sim.entries if isinstance(e, CredentialReplacedEntry))
+    assert sim.officer_key.public_key.verify(
+        Domain.CREDENTIAL_CHANGE,
+        credential_change_entry_body(replaced),
+        bytes.fromhex(replaced.signature),
+    )
