@@ -10,7 +10,7 @@ import pytest
 
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.signing import Domain, SigningKey
-from tests.votes.service.conftest import World, signed_ballot
+from tests.votes.service.conftest import Officer, World, _staff, signed_ballot
 from votes.record.bundle import decode_bundle
 from votes.record.entries import (
     CredentialReplacedEntry,
@@ -22,6 +22,7 @@ from votes.record.verify import verify_bundle
 from votes.service import accounts, ballots, credentials, record, scheduler
 from votes.service.errors import ServiceError
 from votes.service.schemas import CredentialRequestOut, SignCredentialChangeRequest
+from votes.storage.models import StaffRole
 
 # Encodings that decode to no usable public key (RFC 8032 §5.1.2 little-endian y).
 _IDENTITY = bytes([1]) + bytes(31)
@@ -460,3 +461,24 @@ async def test_convener_of_another_estate_cannot_see_a_meetings_requests(
         "estate_forbidden",
         credentials.list_change_requests(world.ctx, world.convener_b, code=open_code),
     )
+
+
+async def test_bundle_lists_an_officer_who_signed_a_change_but_cosigned_nothing(
+    world: World, open_code: str
+) -> None:
+    colleague = await _staff(
+        world.ctx,
+        world.operator,
+        "officer-a2",
+        StaffRole.OFFICER,
+        subdistrict_ids=[world.subdistrict_a],
+    )
+    key = SigningKey.from_seed(b"\x0c" * 32)
+    await accounts.enrol_officer_key(world.ctx, colleague, key.public_key.hex(), "officer.a2")
+    pending = await world.request_replacement(open_code, "member:1-101")
+    await world.sign_change(
+        open_code, pending.request, officer=Officer(colleague, key, "officer.a2")
+    )
+    report = verify_bundle(await record.bundle(world.ctx, open_code))
+    check = next(c for c in report.checks if c.spec.name == "credentials")
+    assert check.status == "pass", check.findings
