@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from crypto.credentials import derive_signing_key, parse_secret
-from crypto.signing import SigningKey
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service.schemas import LetterOut
 
@@ -49,9 +47,3 @@ def signed_ballot(
         "ballot": ballot_bytes(ballot).decode(),
         "signature": sign_ballot(ballot, key).hex(),
     }
-
-
-def demo_officer_key(demo: Any) -> SigningKey:
-    """The demo officer's Ed25519 key, from the C2SP private key string the demo prints."""
-    seed = base64.b64decode(demo.officer_private_key.split("+", 4)[4])[1:]
-    return SigningKey.from_seed(seed)

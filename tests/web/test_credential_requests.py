@@ -11,7 +11,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from crypto.signing import Domain, SigningKey
-from tests.web.support import demo_officer_key, public_meeting, signed_ballot
+from tests.web.officer import demo_officer_key
+from tests.web.support import public_meeting, signed_ballot
 from votes.service.schemas import LetterOut
 
 _REQUEST = hashlib.sha256(b"the convener's written request").hexdigest()

@@ -15,7 +15,8 @@ from crypto.credentials import derive_signing_key, parse_secret
 from crypto.merkle import verify_consistency
 from crypto.notes import Checkpoint
 from crypto.signing import Domain, SigningKey
-from tests.web.support import default_choices, demo_officer_key, public_meeting, signed_ballot
+from tests.web.officer import demo_officer_key
+from tests.web.support import default_choices, public_meeting, signed_ballot
 from votes.service.objections import OBJECTION_DOMAIN, objection_body
 
 
