@@ -286,9 +286,10 @@ async def _active(session: AsyncSession, info: MeetingInfo, member_id: str) -> C
 # ------------------------------------------------------------------ requests
 
 
-def _body(info_meeting_id: str, request: CredentialRequest) -> bytes:
+def _body(meeting_id: str, request: CredentialRequest) -> bytes:
+    """The credential change body of ``request``: what the officer signs."""
     return credential_change_body(
-        meeting=info_meeting_id,
+        meeting=meeting_id,
         member=request.member_id,
         old_key=request.old_key.hex(),
         new_key=None if request.new_key is None else request.new_key.hex(),
