@@ -13,6 +13,7 @@ import hmac
 from enum import StrEnum
 from typing import Self
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
@@ -24,6 +25,7 @@ __all__ = [
     "PublicKey",
     "SignatureError",
     "SigningKey",
+    "is_valid_point",
     "signed_message",
 ]
 
@@ -42,6 +44,7 @@ class Domain(StrEnum):
     APPROVAL = "owner-vote/approval/v1"
     CERTIFICATION = "owner-vote/certification/v1"
     ENTRY = "owner-vote/entry/v1"
+    CREDENTIAL_CHANGE = "owner-vote/credential-change/v1"
 
 
 class SignatureError(ValueError):
@@ -57,6 +60,20 @@ def signed_message(domain: Domain | str, payload: bytes) -> bytes:
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise SignatureError(f"payload must be bytes, got {type(payload).__name__}")
     return str(domain).encode("utf-8") + b"\x00" + bytes(payload)
+
+
+def is_valid_point(raw: bytes) -> bool:
+    """True iff ``raw`` encodes an Ed25519 point fit to be a signer's public key.
+
+    libsodium's check (``crypto_core_ed25519_is_valid_point``): the bytes must
+    decode canonically to a point on the curve, in the prime-order subgroup and
+    not of small order (the identity among them). A "key" of small order
+    verifies signatures anyone can make, so such a key must never be accepted as
+    someone's credential.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview) or len(raw) != PUBLIC_KEY_BYTES:
+        return False
+    return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(bytes(raw)))
 
 
 def _as_bytes(value: object, *, length: int, what: str) -> bytes:
@@ -92,6 +109,20 @@ class PublicKey:
     @property
     def raw(self) -> bytes:
         return self._raw
+
+    def check_point(self) -> Self:
+        """Return this key if it is a valid point (:func:`is_valid_point`), else raise.
+
+        Keys read from a signed record need not pass (a bad key simply verifies
+        nothing); keys that *enter* the system — credential registration,
+        officer enrolment — must.
+        """
+        if not is_valid_point(self._raw):
+            raise SignatureError(
+                f"public key {self.hex()} is not a valid Ed25519 point "
+                "(off the curve, not canonical, or of small order such as the identity)"
+            )
+        return self
 
     def hex(self) -> str:
         return self._raw.hex()

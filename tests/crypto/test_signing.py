@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import itertools
 
+import nacl.bindings
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crypto.signing import Domain, PublicKey, SignatureError, SigningKey, signed_message
+from crypto.signing import (
+    Domain,
+    PublicKey,
+    SignatureError,
+    SigningKey,
+    is_valid_point,
+    signed_message,
+)
 
 # RFC 8032 §7.1, TEST 1 (empty message) and TEST 2 (one byte 0x72).
 RFC8032 = [
@@ -46,6 +54,7 @@ def test_domains_are_the_agreed_strings() -> None:
         "APPROVAL": "owner-vote/approval/v1",
         "CERTIFICATION": "owner-vote/certification/v1",
         "ENTRY": "owner-vote/entry/v1",
+        "CREDENTIAL_CHANGE": "owner-vote/credential-change/v1",
     }
 
 
@@ -135,3 +144,38 @@ def test_bad_key_material_is_refused() -> None:
 def test_signing_key_repr_hides_the_seed() -> None:
     seed = bytes(range(32))
     assert seed.hex() not in repr(SigningKey.from_seed(seed))
+
+
+# Encodings (RFC 8032 §5.1.2: little-endian y, top bit the sign of x) that are not
+# fit to be anyone's public key.
+_IDENTITY = bytes([1]) + bytes(31)  # y = 1: the neutral element
+_ORDER_TWO = bytes.fromhex("ec" + "ff" * 30 + "7f")  # y = -1
+_ORDER_FOUR = bytes(32)  # y = 0
+_OFF_CURVE = bytes([2]) + bytes(31)  # y = 2: (y² - 1) / (d y² + 1) is not a square mod p
+_NON_CANONICAL_IDENTITY = bytes.fromhex("ee" + "ff" * 30 + "7f")  # y = p + 1
+_MIXED_ORDER = nacl.bindings.crypto_core_ed25519_add(
+    SigningKey.from_seed(bytes(32)).public_key.raw, _ORDER_TWO
+)  # a real key plus a point of order two
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [_IDENTITY, _ORDER_TWO, _ORDER_FOUR, _OFF_CURVE, _NON_CANONICAL_IDENTITY, _MIXED_ORDER],
+    ids=["identity", "order-2", "order-4", "off-curve", "non-canonical", "mixed-order"],
+)
+def test_weak_or_invalid_points_are_not_valid_keys(raw: bytes) -> None:
+    assert not is_valid_point(raw)
+    with pytest.raises(SignatureError, match="not a valid Ed25519 point"):
+        PublicKey.from_bytes(raw).check_point()
+
+
+@given(st.binary(min_size=32, max_size=32))
+@settings(max_examples=50)
+def test_generated_keys_are_valid_points(seed: bytes) -> None:
+    key = SigningKey.from_seed(seed).public_key
+    assert is_valid_point(key.raw)
+    assert key.check_point() is key
+
+
+def test_is_valid_point_is_false_for_the_wrong_length() -> None:
+    assert not is_valid_point(SigningKey.from_seed(bytes(32)).public_key.raw[:31])

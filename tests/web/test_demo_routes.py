@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.merkle import verify_consistency
 from crypto.notes import Checkpoint
-from crypto.signing import SigningKey
+from crypto.signing import Domain, SigningKey
+from tests.web.officer import demo_officer_key
 from tests.web.support import default_choices, public_meeting, signed_ballot
 from votes.service.objections import OBJECTION_DOMAIN, objection_body
 
@@ -210,17 +211,33 @@ async def test_proxy_ballot_with_the_members_credential(
 # ---------------------------------------------------------------- credentials
 
 
-async def test_replaced_credential_stops_the_old_key_and_works_with_the_new(
+async def test_replaced_credential_stops_the_old_key_once_the_officer_signs(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     await _login(client, demo, "convener")
     api = f"/api/v1/meetings/{demo.meeting_code}"
     old = demo.letters[1]
     replaced = await client.post(
-        f"{api}/credentials/replace", json={"member_id": old.member_id, "reason": "信件遗失"}
+        f"{api}/credentials/replace",
+        json={
+            "member_id": old.member_id,
+            "reason": "信件遗失",
+            "request_sha256": hashlib.sha256(b"written request").hexdigest(),
+        },
     )
     assert replaced.status_code == 201, replaced.text
-    assert replaced.json()["public_key"] != old.public_key
+    assert replaced.json()["letter"]["public_key"] != old.public_key
+    pending = replaced.json()["request"]
+    await _login(client, demo, "officer")
+    key = demo_officer_key(demo)
+    signed = await client.post(
+        f"{api}/credential-requests/{pending['id']}/approve",
+        json={
+            "public_key": key.public_key.hex(),
+            "signature": key.sign(Domain.CREDENTIAL_CHANGE, pending["body"].encode()).hex(),
+        },
+    )
+    assert signed.status_code == 200, signed.text
     meeting = await public_meeting(client, demo.meeting_code)
     refused = await client.post(f"{api}/ballots", json=signed_ballot(meeting, old))
     assert refused.status_code == 409

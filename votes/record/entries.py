@@ -95,6 +95,8 @@ __all__ = [
     "certification_body",
     "certification_entry",
     "closing_entry",
+    "credential_change_body",
+    "credential_change_entry_body",
     "credential_replaced_entry",
     "credential_revoked_entry",
     "decode_entry",
@@ -252,6 +254,10 @@ class CredentialRevokedEntry(_Entry, tag="credential-revoked"):
     member: Name
     key: PublicKeyHex
     reason: Text
+    request: Hash32  # SHA-256 of the convener's written request
+    officer: Name  # the approving officer's note key name
+    key_id: KeyId  # the officer's cosignature (type 0x04) key id
+    signature: SignatureHex  # officer, Domain.CREDENTIAL_CHANGE over credential_change_body()
 
 
 class CredentialReplacedEntry(_Entry, tag="credential-replaced"):
@@ -259,6 +265,10 @@ class CredentialReplacedEntry(_Entry, tag="credential-replaced"):
     old_key: PublicKeyHex
     new_key: PublicKeyHex
     reason: Text
+    request: Hash32  # SHA-256 of the convener's written request
+    officer: Name
+    key_id: KeyId
+    signature: SignatureHex  # officer, Domain.CREDENTIAL_CHANGE over credential_change_body()
 
 
 class BallotEntry(_Entry, tag="ballot"):
@@ -656,8 +666,58 @@ def open_entry(*, meeting: str, index: int, time: datetime) -> OpenEntry:
     return OpenEntry(v=FORMAT_VERSION, meeting=meeting, index=index, time=format_time(time))
 
 
+def credential_change_body(
+    *, meeting: str, member: str, old_key: str, new_key: str | None, reason: str, request: str
+) -> bytes:
+    """What the officer signs (Domain.CREDENTIAL_CHANGE) to let a credential change be logged.
+
+    ``new_key`` is None for a revocation without replacement. The body names
+    everything the entry says about the change, so the service cannot log a
+    change, a key or a reason the officer did not approve; ``request`` (the
+    hash of the convener's written request) ties it to the paper the officer
+    was shown.
+    """
+    return canonical(
+        {
+            "v": FORMAT_VERSION,
+            "meeting": meeting,
+            "member": member,
+            "old_key": old_key,
+            "new_key": new_key,
+            "reason": reason,
+            "request": request,
+        }
+    )
+
+
+def credential_change_entry_body(entry: CredentialRevokedEntry | CredentialReplacedEntry) -> bytes:
+    """The :func:`credential_change_body` a credential entry's ``signature`` covers."""
+    if isinstance(entry, CredentialRevokedEntry):
+        old_key, new_key = entry.key, None
+    else:
+        old_key, new_key = entry.old_key, entry.new_key
+    return credential_change_body(
+        meeting=entry.meeting,
+        member=entry.member,
+        old_key=old_key,
+        new_key=new_key,
+        reason=entry.reason,
+        request=entry.request,
+    )
+
+
 def credential_revoked_entry(
-    *, meeting: str, index: int, time: datetime, member: str, key: PublicKey, reason: str
+    *,
+    meeting: str,
+    index: int,
+    time: datetime,
+    member: str,
+    key: PublicKey,
+    reason: str,
+    request: str,
+    officer: str,
+    key_id: str,
+    signature: bytes,
 ) -> CredentialRevokedEntry:
     return CredentialRevokedEntry(
         v=FORMAT_VERSION,
@@ -667,6 +727,10 @@ def credential_revoked_entry(
         member=member,
         key=key.hex(),
         reason=reason,
+        request=request,
+        officer=officer,
+        key_id=key_id,
+        signature=signature.hex(),
     )
 
 
@@ -679,6 +743,10 @@ def credential_replaced_entry(
     old_key: PublicKey,
     new_key: PublicKey,
     reason: str,
+    request: str,
+    officer: str,
+    key_id: str,
+    signature: bytes,
 ) -> CredentialReplacedEntry:
     return CredentialReplacedEntry(
         v=FORMAT_VERSION,
@@ -689,6 +757,10 @@ def credential_replaced_entry(
         old_key=old_key.hex(),
         new_key=new_key.hex(),
         reason=reason,
+        request=request,
+        officer=officer,
+        key_id=key_id,
+        signature=signature.hex(),
     )
 
 

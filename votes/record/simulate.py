@@ -48,6 +48,7 @@ from votes.record.entries import (
     certification_body,
     certification_entry,
     closing_entry,
+    credential_change_body,
     credential_replaced_entry,
     credential_revoked_entry,
     entry_bytes,
@@ -63,6 +64,7 @@ from votes.record.entries import (
     tally_entry,
 )
 from votes.record.receipt import Receipt, ReceiptProof, build_receipt
+from votes.record.wire import sha256_hex
 from votes.roster import group_members
 from votes.tally import result_to_dict, tally
 
@@ -318,11 +320,16 @@ def simulate(
     )
     earlier = [rec.checkpoint((officer, int(approve_at.timestamp())))]
 
-    # A lost letter: revoked, then replaced with a new credential.
+    # A lost letter: revoked, then replaced with a new credential. The officer
+    # signs each change on their device (the convener's written request hashed in).
     lost = roster.members[1].id
     old_key = keys[lost]
     new_key = derive_signing_key(meeting, rng.randbytes(16))
     when = notice_at + timedelta(days=3)
+    revoke_reason, replace_reason = "凭证遗失 letter lost", "补发凭证 replacement letter"
+    revoke_request = sha256_hex(b"simulated written request: revoke the lost letter")
+    replace_request = sha256_hex(b"simulated written request: issue a replacement letter")
+    old_hex, new_hex = old_key.public_key.hex(), new_key.public_key.hex()
     rec.append(
         credential_revoked_entry(
             meeting=meeting,
@@ -330,7 +337,21 @@ def simulate(
             time=when,
             member=lost,
             key=old_key.public_key,
-            reason="凭证遗失 letter lost",
+            reason=revoke_reason,
+            request=revoke_request,
+            officer=OFFICER_NAME,
+            key_id=officer_key_id,
+            signature=officer_key.sign(
+                Domain.CREDENTIAL_CHANGE,
+                credential_change_body(
+                    meeting=meeting,
+                    member=lost,
+                    old_key=old_hex,
+                    new_key=None,
+                    reason=revoke_reason,
+                    request=revoke_request,
+                ),
+            ),
         )
     )
     rec.append(
@@ -341,7 +362,21 @@ def simulate(
             member=lost,
             old_key=old_key.public_key,
             new_key=new_key.public_key,
-            reason="补发凭证 replacement letter",
+            reason=replace_reason,
+            request=replace_request,
+            officer=OFFICER_NAME,
+            key_id=officer_key_id,
+            signature=officer_key.sign(
+                Domain.CREDENTIAL_CHANGE,
+                credential_change_body(
+                    meeting=meeting,
+                    member=lost,
+                    old_key=old_hex,
+                    new_key=new_hex,
+                    reason=replace_reason,
+                    request=replace_request,
+                ),
+            ),
         )
     )
     keys[lost] = new_key

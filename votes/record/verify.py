@@ -33,7 +33,7 @@ from crypto.notes import (
     NoteVerifier,
     open_note,
 )
-from crypto.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Domain, PublicKey
+from crypto.signing import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Domain, PublicKey, is_valid_point
 from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
 from votes.model import BallotRow, DuplicatePolicy, Motion, Roster, Unit
 from votes.record.ballot import (
@@ -69,6 +69,7 @@ from votes.record.entries import (
     TallyEntry,
     approval_body,
     certification_body,
+    credential_change_entry_body,
     decode_entry,
     entry_bytes,
     entry_rows,
@@ -873,7 +874,11 @@ class _Checks:
     def _officer_signed(
         self,
         findings: list[Finding],
-        entry: ApprovalEntry | CertificationEntry | ReturnEntry,
+        entry: ApprovalEntry
+        | CertificationEntry
+        | ReturnEntry
+        | CredentialRevokedEntry
+        | CredentialReplacedEntry,
         domain: Domain,
         body: bytes,
     ) -> bool:
@@ -910,13 +915,24 @@ class _Checks:
         start = 0
         for position, change in changes:
             self._key_states(entries[start:position], book)
+            # The service cannot make this signature: without it a server could
+            # swap in a key of its own for a member who has not voted yet.
+            self._officer_signed(
+                findings, change, Domain.CREDENTIAL_CHANGE, credential_change_entry_body(change)
+            )
+            if isinstance(change, CredentialReplacedEntry) and not is_valid_point(
+                _hex(change.new_key)
+            ):
+                findings.append(
+                    Finding(change.index, f"new key {change.new_key} is not a valid Ed25519 point")
+                )
             try:
                 book.apply(change)
             except KeyBookError as exc:
                 findings.append(Finding(change.index, str(exc)))
             start = position + 1
         self._key_states(entries[start:], book)
-        return f"{len(changes)} revocation/replacement entries consistent"
+        return f"{len(changes)} revocation/replacement entries consistent and officer-signed"
 
     def _key_states(self, entries: list[Entry], book: KeyBook) -> None:
         """Record the key state of the member-signed ballots among ``entries`` (in log order)."""

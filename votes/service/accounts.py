@@ -356,7 +356,7 @@ async def enrol_officer_key(
     """
     require_role(actor, StaffRole.OFFICER)
     try:
-        public = PublicKey.from_hex(public_key_hex.lower())
+        public = PublicKey.from_hex(public_key_hex.lower()).check_point()
         ident = key_id(label, KEY_TYPE_COSIGNATURE, public.raw)
     except (SignatureError, NoteError, ValueError) as exc:
         raise Invalid(

@@ -1,6 +1,19 @@
-"""Credential letters: secrets generated once for printing, only public keys stored."""
+"""Credential letters: secrets generated once for printing, only public keys stored.
+
+Revoking or replacing a credential takes two people. The convener requests it
+(stored as pending, audited, nothing logged; a replacement's new letter is
+printed at once but its key is not active yet); the subdistrict officer signs
+the change on their own device (Domain.CREDENTIAL_CHANGE over
+:func:`votes.record.entries.credential_change_body`), and only then is the
+``credential-revoked`` / ``credential-replaced`` entry logged with that
+signature. ``votes verify`` check 9 verifies it, so the service alone cannot
+swap in a key of its own for an owner who has not voted
+(docs/verification.md § credential-revoked / credential-replaced).
+"""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,37 +25,81 @@ from crypto.credentials import (
     format_secret,
     new_secret,
 )
-from crypto.signing import PublicKey, SignatureError
-from votes.record.entries import credential_replaced_entry, credential_revoked_entry
+from crypto.signing import Domain, PublicKey, SignatureError
+from votes.record.entries import (
+    credential_change_body,
+    credential_replaced_entry,
+    credential_revoked_entry,
+)
 from votes.service._common import (
     CONVENERS,
     MeetingInfo,
     append,
     audit,
     find_meeting,
+    require_convener,
+    require_officer,
     require_state,
 )
+from votes.service._officers import check_signature, officer_key
 from votes.service.actors import Actor, require_estate, require_role
 from votes.service.context import ServiceContext
-from votes.service.errors import Invalid, NotFound
-from votes.service.schemas import LetterOut, LettersOut
+from votes.service.errors import Conflict, Invalid, NotFound
+from votes.service.schemas import (
+    CredentialRequestOut,
+    LetterOut,
+    LettersOut,
+    PendingReplacementOut,
+    SignCredentialChangeRequest,
+)
 from votes.storage.models import (
     Credential,
+    CredentialChangeKind,
+    CredentialRequest,
+    CredentialRequestState,
     CredentialStatus,
+    Estate,
+    Meeting,
     MeetingState,
     RosterMember,
+    StaffAccount,
     StaffRole,
 )
 
 __all__ = [
+    "approve_change",
+    "change_request",
     "issue_letters",
+    "list_change_requests",
+    "member_key",
+    "refuse_change",
     "register_public_keys",
-    "revoke_and_replace",
-    "revoke_credential",
+    "request_replacement",
+    "request_revocation",
 ]
 
 #: States in which a credential may be revoked or replaced (logged).
 _CHANGEABLE = (MeetingState.APPROVED, MeetingState.NOTICE, MeetingState.OPEN)
+
+
+def member_key(member_id: str, text: str) -> bytes:
+    """The raw bytes of a member's credential public key given as hex, or 422 ``bad_public_key``.
+
+    Beyond decoding, the key must be a valid Ed25519 point outside the small-order
+    subgroup (:meth:`crypto.signing.PublicKey.check_point`): anyone can make a
+    signature that "verifies" under a small-order key such as the identity, so
+    such a key would let anyone vote in the member's name.
+    """
+    try:
+        return PublicKey.from_hex(text.lower()).check_point().raw
+    except (SignatureError, ValueError):
+        raise Invalid(
+            "bad_public_key",
+            f"业主 {member_id} 的公钥无效（不是有效的 Ed25519 公钥）",
+            f"the public key for member {member_id!r} is not a valid Ed25519 key "
+            f"(a canonical curve point of prime order): {text!r}",
+            details={"member": member_id},
+        ) from None
 
 
 async def _members(session: AsyncSession, info: MeetingInfo) -> list[RosterMember]:
@@ -145,14 +202,7 @@ async def register_public_keys(
     require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
     parsed: dict[str, bytes] = {}
     for member_id, text in keys.items():
-        try:
-            parsed[member_id] = PublicKey.from_hex(text.lower()).raw
-        except (SignatureError, ValueError):
-            raise Invalid(
-                "bad_public_key",
-                f"业主 {member_id} 的公钥无效",
-                f"the public key for member {member_id!r} is not a valid Ed25519 key: {text!r}",
-            ) from None
+        parsed[member_id] = member_key(member_id, text)
     if len(set(parsed.values())) != len(parsed):
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
     async with ctx.sessions.begin() as session:
@@ -233,109 +283,428 @@ async def _active(session: AsyncSession, info: MeetingInfo, member_id: str) -> C
     return credential
 
 
-async def revoke_and_replace(
+# ------------------------------------------------------------------ requests
+
+
+def _body(meeting_id: str, request: CredentialRequest) -> bytes:
+    """The credential change body of ``request``: what the officer signs."""
+    return credential_change_body(
+        meeting=meeting_id,
+        member=request.member_id,
+        old_key=request.old_key.hex(),
+        new_key=None if request.new_key is None else request.new_key.hex(),
+        reason=request.reason,
+        request=request.request_hash.hex(),
+    )
+
+
+async def _request_out(
+    session: AsyncSession, meeting: Meeting, request: CredentialRequest
+) -> CredentialRequestOut:
+    member = await session.get(RosterMember, (meeting.estate_id, meeting.id, request.member_id))
+    names = {
+        row.id: row.username
+        for row in (
+            await session.execute(
+                select(StaffAccount.id, StaffAccount.username).where(
+                    StaffAccount.id.in_(
+                        [i for i in (request.requested_by, request.decided_by) if i is not None]
+                    )
+                )
+            )
+        )
+    }
+    return CredentialRequestOut(
+        id=request.id,
+        meeting_code=meeting.code,
+        meeting_id=str(meeting.id),
+        member_id=request.member_id,
+        units=[] if member is None else [str(u["number"]) for u in member.units],
+        kind=request.kind.value,
+        old_key=request.old_key.hex(),
+        new_key=None if request.new_key is None else request.new_key.hex(),
+        reason=request.reason,
+        request_sha256=request.request_hash.hex(),
+        state=request.state.value,
+        requested_by=names.get(request.requested_by, str(request.requested_by)),
+        requested_at=request.requested_at,
+        body=_body(str(meeting.id), request).decode(),
+        decided_by=None if request.decided_by is None else names.get(request.decided_by),
+        decided_at=request.decided_at,
+        refusal=request.refusal,
+        log_index=request.log_index,
+    )
+
+
+async def _new_request(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: Actor,
+    info: MeetingInfo,
+    member_id: str,
+    *,
+    kind: CredentialChangeKind,
+    new_key: bytes | None,
+    reason: str,
+    request_sha256: str,
+) -> CredentialRequest:
+    """Store a pending change of ``member_id``'s active credential (one at a time)."""
+    old = await _active(session, info, member_id)
+    pending = await session.scalar(
+        select(CredentialRequest.id).where(
+            CredentialRequest.estate_id == info.meeting.estate_id,
+            CredentialRequest.meeting_id == info.meeting.id,
+            CredentialRequest.member_id == member_id,
+            CredentialRequest.state == CredentialRequestState.PENDING,
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            "credential_request_pending",
+            f"业主 {member_id} 已有待街道办签署的凭证变更申请",
+            f"member {member_id!r} already has a credential change waiting for the officer",
+            details={"member": member_id, "request": str(pending)},
+        )
+    request = CredentialRequest(
+        estate_id=info.meeting.estate_id,
+        id=uuid.uuid4(),
+        meeting_id=info.meeting.id,
+        member_id=member_id,
+        kind=kind,
+        old_key=old.public_key,
+        new_key=new_key,
+        reason=reason,
+        request_hash=bytes.fromhex(request_sha256),
+        state=CredentialRequestState.PENDING,
+        requested_by=actor.staff_id,
+        requested_at=ctx.now(),
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def request_replacement(
     ctx: ServiceContext,
     actor: Actor,
     code: str,
     member_id: str,
     *,
     reason: str,
+    request_sha256: str,
     ip: str | None = None,
-) -> LetterOut:
-    """Replace a lost letter: the old key stops working, a new letter is returned ONCE. Logged."""
+) -> PendingReplacementOut:
+    """Request a replacement of a lost letter; the new letter is returned ONCE.
+
+    Nothing is logged and the old key keeps working until the officer signs the
+    change (:func:`approve_change`); the new key works from then on.
+    """
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "replace a credential", *_CHANGEABLE)
-        old = await _active(session, info, member_id)
+        await _active(session, info, member_id)  # credential_not_found before any secret
         member = await session.get(
             RosterMember, (info.meeting.estate_id, info.meeting.id, member_id)
         )
-        assert member is not None
+        assert member is not None  # an active credential belongs to a roster member
         letter, raw = _letter(ctx, info, member)
-        now = ctx.now()
-        _, index = await append(
+        request = await _new_request(
             ctx,
             session,
+            actor,
             info,
-            lambda i: credential_replaced_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                member=member_id,
-                old_key=PublicKey.from_bytes(old.public_key),
-                new_key=PublicKey.from_bytes(raw),
-                reason=reason,
-            ),
-        )
-        old.status = CredentialStatus.REPLACED
-        old.replaced_by = raw
-        old.revoked_at = now
-        session.add(
-            Credential(
-                estate_id=info.meeting.estate_id,
-                meeting_id=info.meeting.id,
-                public_key=raw,
-                member_id=member_id,
-                status=CredentialStatus.ISSUED,
-                log_index=index,
-                issued_at=now,
-            )
+            member_id,
+            kind=CredentialChangeKind.REPLACE,
+            new_key=raw,
+            reason=reason,
+            request_sha256=request_sha256,
         )
         await audit(
             session,
             ctx,
             actor,
-            "credentials.replace",
+            "credentials.request_replace",
             estate_id=info.meeting.estate_id,
             target=f"meeting:{code}",
-            details={"member": member_id, "index": index},
+            details={"member": member_id, "request": str(request.id)},
             ip=ip,
         )
-        return letter
+        return PendingReplacementOut(
+            request=await _request_out(session, info.meeting, request), letter=letter
+        )
 
 
-async def revoke_credential(
+async def request_revocation(
     ctx: ServiceContext,
     actor: Actor,
     code: str,
     member_id: str,
     *,
     reason: str,
+    request_sha256: str,
     ip: str | None = None,
-) -> int:
-    """Revoke a member's credential without a replacement (logged); returns the log index."""
+) -> CredentialRequestOut:
+    """Request revoking a member's credential without a replacement (pending the officer)."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "revoke a credential", *_CHANGEABLE)
-        old = await _active(session, info, member_id)
-        now = ctx.now()
-        _, index = await append(
+        request = await _new_request(
             ctx,
             session,
+            actor,
             info,
-            lambda i: credential_revoked_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                member=member_id,
-                key=PublicKey.from_bytes(old.public_key),
-                reason=reason,
-            ),
+            member_id,
+            kind=CredentialChangeKind.REVOKE,
+            new_key=None,
+            reason=reason,
+            request_sha256=request_sha256,
         )
-        old.status = CredentialStatus.REVOKED
-        old.revoked_at = now
         await audit(
             session,
             ctx,
             actor,
-            "credentials.revoke",
+            "credentials.request_revoke",
             estate_id=info.meeting.estate_id,
             target=f"meeting:{code}",
-            details={"member": member_id, "index": index},
+            details={"member": member_id, "request": str(request.id)},
             ip=ip,
         )
-        return index
+        return await _request_out(session, info.meeting, request)
+
+
+async def _find_request(
+    session: AsyncSession, info: MeetingInfo, request_id: uuid.UUID, *, lock: bool = False
+) -> CredentialRequest:
+    statement = select(CredentialRequest).where(
+        CredentialRequest.estate_id == info.meeting.estate_id,
+        CredentialRequest.meeting_id == info.meeting.id,
+        CredentialRequest.id == request_id,
+    )
+    request = await session.scalar(statement.with_for_update() if lock else statement)
+    if request is None:
+        raise NotFound(
+            "credential_request_not_found",
+            "没有该凭证变更申请",
+            f"no credential change request {request_id} in this meeting",
+        )
+    return request
+
+
+def _require_pending(request: CredentialRequest) -> None:
+    if request.state != CredentialRequestState.PENDING:
+        raise Conflict(
+            "credential_request_decided",
+            "该凭证变更申请已处理",
+            f"the credential change request was already {request.state.value}",
+            details={"state": request.state.value},
+        )
+
+
+async def change_request(
+    ctx: ServiceContext, actor: Actor, code: str, request_id: uuid.UUID
+) -> CredentialRequestOut:
+    """One credential change request, with the exact body the officer signs."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code)
+        require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
+        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        return await _request_out(
+            session, info.meeting, await _find_request(session, info, request_id)
+        )
+
+
+async def list_change_requests(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    code: str | None = None,
+    state: CredentialRequestState | None = CredentialRequestState.PENDING,
+) -> list[CredentialRequestOut]:
+    """Credential change requests (by default the pending ones), oldest first.
+
+    With ``code``, those of one meeting (its conveners and officers); without,
+    every meeting in the actor's scope — an officer's subdistricts, a convener's
+    estates — so the officer sees every replacement waiting for them.
+    """
+    async with ctx.sessions.begin() as session:
+        statement = (
+            select(CredentialRequest, Meeting)
+            .join(
+                Meeting,
+                (Meeting.estate_id == CredentialRequest.estate_id)
+                & (Meeting.id == CredentialRequest.meeting_id),
+            )
+            .join(Estate, Estate.id == CredentialRequest.estate_id)
+            .order_by(CredentialRequest.requested_at, CredentialRequest.id)
+        )
+        if code is not None:
+            info = await find_meeting(session, code)
+            require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
+            require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+            statement = statement.where(
+                CredentialRequest.estate_id == info.meeting.estate_id,
+                CredentialRequest.meeting_id == info.meeting.id,
+            )
+        elif actor.role == StaffRole.OFFICER:
+            statement = statement.where(Estate.subdistrict_id.in_(sorted(actor.subdistrict_ids)))
+        elif actor.role == StaffRole.CONVENER:
+            statement = statement.where(CredentialRequest.estate_id.in_(sorted(actor.estate_ids)))
+        if state is not None:
+            statement = statement.where(CredentialRequest.state == state)
+        rows = (await session.execute(statement)).all()
+        return [await _request_out(session, meeting, request) for request, meeting in rows]
+
+
+async def approve_change(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request_id: uuid.UUID,
+    signed: SignCredentialChangeRequest,
+    *,
+    ip: str | None = None,
+) -> CredentialRequestOut:
+    """The officer's signature on a pending change: verified, then the change is logged.
+
+    The signature must be by an enrolled, unrevoked key of an officer of the
+    estate's subdistrict, in Domain.CREDENTIAL_CHANGE over the request's body;
+    it goes into the log entry, where ``votes verify`` checks it again.
+    """
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        require_officer(actor, info)
+        request = await _find_request(session, info, request_id, lock=True)
+        _require_pending(request)
+        action = (
+            "replace a credential"
+            if request.kind == CredentialChangeKind.REPLACE
+            else "revoke a credential"
+        )
+        require_state(info.meeting, action, *_CHANGEABLE)
+        key = await officer_key(session, actor, signed.public_key.lower())
+        body = _body(info.meeting_id, request)
+        signature = check_signature(key, Domain.CREDENTIAL_CHANGE, body, signed.signature.lower())
+        old = await _active(session, info, request.member_id)
+        # One pending request per member, made against the active key: it is still the
+        # active key unless the credentials table was changed some other way.
+        if old.public_key != request.old_key:
+            raise Conflict(
+                "credential_changed",
+                "该业主的凭证在申请后已变更，请重新申请",
+                "the member's active credential changed after the request; request again",
+            )
+        now = ctx.now()
+        new_key = request.new_key
+        if new_key is None:
+            _, index = await append(
+                ctx,
+                session,
+                info,
+                lambda i: credential_revoked_entry(
+                    meeting=info.meeting_id,
+                    index=i,
+                    time=now,
+                    member=request.member_id,
+                    key=PublicKey.from_bytes(old.public_key),
+                    reason=request.reason,
+                    request=request.request_hash.hex(),
+                    officer=key.note_name,
+                    key_id=key.note_key_id.hex(),
+                    signature=signature,
+                ),
+            )
+            old.status = CredentialStatus.REVOKED
+            old.revoked_at = now
+        else:
+            _, index = await append(
+                ctx,
+                session,
+                info,
+                lambda i: credential_replaced_entry(
+                    meeting=info.meeting_id,
+                    index=i,
+                    time=now,
+                    member=request.member_id,
+                    old_key=PublicKey.from_bytes(old.public_key),
+                    new_key=PublicKey.from_bytes(new_key),
+                    reason=request.reason,
+                    request=request.request_hash.hex(),
+                    officer=key.note_name,
+                    key_id=key.note_key_id.hex(),
+                    signature=signature,
+                ),
+            )
+            old.status = CredentialStatus.REPLACED
+            old.replaced_by = new_key
+            old.revoked_at = now
+            session.add(
+                Credential(
+                    estate_id=info.meeting.estate_id,
+                    meeting_id=info.meeting.id,
+                    public_key=new_key,
+                    member_id=request.member_id,
+                    status=CredentialStatus.ISSUED,
+                    log_index=index,
+                    issued_at=now,
+                )
+            )
+        request.state = CredentialRequestState.APPROVED
+        request.signature = signature
+        request.officer_key_id = key.id
+        request.decided_by = actor.staff_id
+        request.decided_at = now
+        request.log_index = index
+        await audit(
+            session,
+            ctx,
+            actor,
+            "credentials.replace"
+            if request.kind == CredentialChangeKind.REPLACE
+            else "credentials.revoke",
+            estate_id=info.meeting.estate_id,
+            target=f"meeting:{code}",
+            details={
+                "member": request.member_id,
+                "index": index,
+                "request": str(request.id),
+                "officer_key": key.note_name,
+            },
+            ip=ip,
+        )
+        await session.flush()
+        return await _request_out(session, info.meeting, request)
+
+
+async def refuse_change(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    request_id: uuid.UUID,
+    *,
+    reason: str,
+    ip: str | None = None,
+) -> CredentialRequestOut:
+    """The officer refuses a pending change (audited; nothing is logged, the old key stays)."""
+    async with ctx.sessions.begin() as session:
+        info = await find_meeting(session, code, lock=True)
+        require_officer(actor, info)
+        request = await _find_request(session, info, request_id, lock=True)
+        _require_pending(request)
+        request.state = CredentialRequestState.REFUSED
+        request.refusal = reason
+        request.decided_by = actor.staff_id
+        request.decided_at = ctx.now()
+        await audit(
+            session,
+            ctx,
+            actor,
+            "credentials.refuse_change",
+            estate_id=info.meeting.estate_id,
+            target=f"meeting:{code}",
+            details={"member": request.member_id, "request": str(request.id)},
+            ip=ip,
+        )
+        await session.flush()
+        return await _request_out(session, info.meeting, request)

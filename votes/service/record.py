@@ -34,6 +34,7 @@ from votes.storage.models import (
     Ballot,
     Checkpoint,
     Cosignature,
+    CredentialRequest,
     MeetingState,
     Region,
     StaffAccount,
@@ -214,7 +215,8 @@ async def bundle(ctx: ServiceContext, code: str) -> bytes:
 
 
 async def _officers(session: object, info: MeetingInfo) -> list[OfficerKey]:
-    """Every officer key that cosigned this meeting's checkpoints."""
+    """Every officer key that cosigned this meeting's checkpoints or signed a logged
+    credential change (check 9 needs the key of every credential entry's officer)."""
     s = session
     rows = await s.execute(  # type: ignore[attr-defined]
         select(OfficerKeyRow, StaffAccount)
@@ -224,6 +226,13 @@ async def _officers(session: object, info: MeetingInfo) -> list[OfficerKey]:
                 select(Cosignature.officer_key_id).where(
                     Cosignature.estate_id == info.meeting.estate_id,
                     Cosignature.meeting_id == info.meeting.id,
+                )
+            )
+            | OfficerKeyRow.id.in_(
+                select(CredentialRequest.officer_key_id).where(
+                    CredentialRequest.estate_id == info.meeting.estate_id,
+                    CredentialRequest.meeting_id == info.meeting.id,
+                    CredentialRequest.log_index.is_not(None),
                 )
             )
         )

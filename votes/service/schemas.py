@@ -33,6 +33,7 @@ __all__ = [
     "CreateMeetingRequest",
     "CreateRegionRequest",
     "CreateStaffRequest",
+    "CredentialRequestOut",
     "EstateOut",
     "InclusionProofOut",
     "LetterOut",
@@ -48,12 +49,14 @@ __all__ = [
     "OfficerKeyRequest",
     "PaperBallotOut",
     "PaperBallotRequest",
+    "PendingReplacementOut",
     "ProblemOut",
     "ProxyBallotRequest",
     "PublicMemberOut",
     "PublicRosterOut",
     "PublicUnitOut",
     "Receipt",
+    "RefuseCredentialChangeRequest",
     "RegionOut",
     "RegisterKeysRequest",
     "ReplaceCredentialRequest",
@@ -61,6 +64,7 @@ __all__ = [
     "ReturnRequest",
     "RosterImportOut",
     "ScopeTurnout",
+    "SignCredentialChangeRequest",
     "StaffObjectionRequest",
     "StaffOut",
     "TransitionOut",
@@ -334,6 +338,48 @@ class RegisterKeysRequest(_In):
 
 class ReplaceCredentialRequest(_In):
     member_id: ShortText
+    reason: LongText
+    #: SHA-256 of the convener's written request (the paper the officer is shown).
+    request_sha256: Hex32
+
+
+class CredentialRequestOut(_Out):
+    """A requested credential change and what the officer signs to let it be logged."""
+
+    id: uuid.UUID
+    meeting_code: str
+    meeting_id: str
+    member_id: str
+    units: list[str]
+    kind: Literal["revoke", "replace"]
+    old_key: str
+    new_key: str | None
+    reason: str
+    request_sha256: str
+    state: Literal["pending", "approved", "refused"]
+    requested_by: str  # the convener's username
+    requested_at: datetime
+    #: The exact text to sign, domain owner-vote/credential-change/v1 (canonical JSON).
+    body: str
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    refusal: str | None = None
+    log_index: int | None = None
+
+
+class PendingReplacementOut(_Out):
+    """A replacement request and its new letter (secret shown ONCE; active once signed)."""
+
+    request: CredentialRequestOut
+    letter: LetterOut
+
+
+class SignCredentialChangeRequest(_In):
+    public_key: Hex32  # an enrolled officer key
+    signature: Hex64  # Domain.CREDENTIAL_CHANGE over the request's body
+
+
+class RefuseCredentialChangeRequest(_In):
     reason: LongText
 
 

@@ -26,6 +26,7 @@ from votes.record.entries import (
     PaperBallotEntry,
     TallyEntry,
     closing_entry,
+    credential_change_entry_body,
     decode_entry,
     entry_bytes,
     entry_hash,
@@ -299,6 +300,15 @@ def test_owner_tags_are_keyed_hmacs() -> None:
     assert len(owner_tag("Ann", salt=b"a")) == 16
 
 
+# The key book follows the key rules only; the officer's evidence is check 9's business.
+_EVIDENCE = {
+    "request": "00" * 32,
+    "officer": "officer",
+    "key_id": "00000000",
+    "signature": "00" * 64,
+}
+
+
 def _book(sim: Simulation) -> tuple[KeyBook, NoticeEntry]:
     notice = sim.entries[0]
     assert isinstance(notice, NoticeEntry)
@@ -319,6 +329,7 @@ def test_key_book_revocation_then_replacement(sim: Simulation) -> None:
             member=member.id,
             key=old,
             reason="lost",
+            **_EVIDENCE,
         )
     )
     assert book.is_revoked(old)
@@ -333,6 +344,7 @@ def test_key_book_revocation_then_replacement(sim: Simulation) -> None:
             old_key=old,
             new_key=new.hex(),
             reason="new letter",
+            **_EVIDENCE,
         )
     )
     assert book.member_for_key(new.hex()) == member.id
@@ -343,7 +355,14 @@ def test_key_book_refuses_revoking_someone_elses_key(sim: Simulation) -> None:
     book, notice = _book(sim)
     a, b = notice.roster.members[3], notice.roster.members[4]
     entry = CredentialRevokedEntry(
-        v=1, meeting="m", index=1, time="2025-01-01T00:00:00Z", member=a.id, key=b.key, reason="x"
+        v=1,
+        meeting="m",
+        index=1,
+        time="2025-01-01T00:00:00Z",
+        member=a.id,
+        key=b.key,
+        reason="x",
+        **_EVIDENCE,
     )
     with pytest.raises(KeyBookError):
         book.apply(entry)
@@ -361,6 +380,7 @@ def test_key_book_refuses_reissuing_a_key(sim: Simulation) -> None:
         old_key=a.key,
         new_key=b.key,
         reason="x",
+        **_EVIDENCE,
     )
     with pytest.raises(KeyBookError, match="already issued"):
         book.apply(entry)
@@ -383,3 +403,19 @@ def test_tally_settings_follow_the_meeting_settings() -> None:
 
 def test_tally_entry_type_is_tally(sim: Simulation) -> None:
     assert sum(isinstance(e, TallyEntry) for e in sim.entries) == 1
+
+
+def test_revocation_body_names_no_new_key(sim: Simulation) -> None:
+    revoked = next(e for e in sim.entries if isinstance(e, CredentialRevokedEntry))
+    body = msgspec.json.decode(credential_change_entry_body(revoked))
+    assert body["new_key"] is None
+    assert body["old_key"] == revoked.key
+
+
+def test_replacement_body_is_what_the_simulated_officer_signed(sim: Simulation) -> None:
+    replaced = next(e for e in sim.entries if isinstance(e, CredentialReplacedEntry))
+    assert sim.officer_key.public_key.verify(
+        Domain.CREDENTIAL_CHANGE,
+        credential_change_entry_body(replaced),
+        bytes.fromhex(replaced.signature),
+    )

@@ -16,11 +16,17 @@ from votes.record.entries import (
     BallotEntry,
     CertificationEntry,
     ClosingEntry,
+    CredentialReplacedEntry,
+    CredentialRevokedEntry,
     Entry,
     NoticeEntry,
     ObjectionEntry,
+    PaperBallotEntry,
+    ProxyBallotEntry,
     PublicationEntry,
     TallyEntry,
+    credential_change_body,
+    credential_replaced_entry,
     credential_revoked_entry,
     motion_from_wire,
     paper_ballot_entry,
@@ -28,7 +34,7 @@ from votes.record.entries import (
     roster_root,
     tally_rows,
 )
-from votes.record.simulate import Simulation
+from votes.record.simulate import OFFICER_NAME, Simulation
 from votes.record.verify import Report, verify_bundle
 from votes.record.wire import parse_time
 from votes.tally import result_to_dict
@@ -271,15 +277,166 @@ def test_ballot_signed_after_its_key_was_revoked_is_caught(sim: Simulation) -> N
     # and keeps the ballot: a ballot under a revoked key must not count.
     member_of = {m.key: m.id for m in _notice(sim).roster.members}
     target = [e for e in _online(sim) if e.ballot.member in member_of][2]
-    revoked = credential_revoked_entry(
-        meeting=target.meeting,
-        index=target.index,
-        time=parse_time(target.time),
-        member=member_of[target.ballot.member],
-        key=PublicKey.from_hex(target.ballot.member),
-        reason="tampered",
+    # Even with the officer's signature on the revocation (a colluding or deceived
+    # officer), the ballot after it is refused.
+    revoked = _revocation(
+        sim, target, member_of[target.ballot.member], signer=sim.officer_key, name=OFFICER_NAME
     )
     position = target.index
     entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
     report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
     assert _first(report) == ("ballots", position + 1)
+
+
+def _revocation(
+    sim: Simulation, before: BallotEntry, member: str, *, signer: SigningKey, name: str
+) -> CredentialRevokedEntry:
+    """A revocation of the key of ``before``'s ballot, at its position, signed by ``signer``."""
+    request = "ab" * 32
+    body = credential_change_body(
+        meeting=before.meeting,
+        member=member,
+        old_key=before.ballot.member,
+        new_key=None,
+        reason="tampered",
+        request=request,
+    )
+    return credential_revoked_entry(
+        meeting=before.meeting,
+        index=before.index,
+        time=parse_time(before.time),
+        member=member,
+        key=PublicKey.from_hex(before.ballot.member),
+        reason="tampered",
+        request=request,
+        officer=name,
+        key_id=sim.officer.key_id.hex(),
+        signature=signer.sign(Domain.CREDENTIAL_CHANGE, body),
+    )
+
+
+def _non_voters(sim: Simulation) -> list[str]:
+    voted = {e.member for e in sim.entries if isinstance(e, PaperBallotEntry)}
+    keys = {m.key: m.id for m in _notice(sim).roster.members}
+    signed = [e for e in sim.entries if isinstance(e, BallotEntry | ProxyBallotEntry)]
+    voted |= {keys[e.ballot.member] for e in signed if e.ballot.member in keys}
+    replaced = {e.member for e in sim.entries if isinstance(e, CredentialReplacedEntry)}
+    return [m.id for m in _notice(sim).roster.members if m.id not in voted | replaced]
+
+
+def _replacement_by_the_server(
+    sim: Simulation, at: BallotEntry, member: str, new_key: SigningKey, signature: bytes
+) -> list[Entry]:
+    """The log with a replacement of ``member``'s key at ``at``'s position and a ballot of
+    the new key right after it (renumbered, tally re-signed)."""
+    old_key = next(m.key for m in _notice(sim).roster.members if m.id == member)
+    replaced = credential_replaced_entry(
+        meeting=at.meeting,
+        index=at.index,
+        time=parse_time(at.time),
+        member=member,
+        old_key=PublicKey.from_hex(old_key),
+        new_key=new_key.public_key,
+        reason="补发凭证",
+        request="cd" * 32,
+        officer=OFFICER_NAME,
+        key_id=sim.officer.key_id.hex(),
+        signature=signature,
+    )
+    ballot = build_ballot(
+        meeting=at.meeting,
+        member=new_key.public_key,
+        choices={_notice(sim).agenda[0].id: "abstain"},
+        roster_root=_notice(sim).roster_root,
+    )
+    forged = msgspec.structs.replace(
+        at, ballot=ballot, signature=sign_ballot(ballot, new_key).hex()
+    )
+    position = at.index
+    return renumber([*sim.entries[:position], replaced, forged, *sim.entries[position:]], sim)
+
+
+def test_key_replaced_by_the_server_without_the_officer_is_caught_by_credentials(
+    sim: Simulation,
+) -> None:
+    # The server replaces the key of an owner who has not voted with a key of its own
+    # and votes with it; it can sign the change only with its own key.
+    target = _online(sim)[0]
+    made = SigningKey.from_seed(b"\x5e" * 32)
+    member = _non_voters(sim)[0]
+    old_key = next(m.key for m in _notice(sim).roster.members if m.id == member)
+    body = credential_change_body(
+        meeting=target.meeting,
+        member=member,
+        old_key=old_key,
+        new_key=made.public_key.hex(),
+        reason="补发凭证",
+        request="cd" * 32,
+    )
+    signature = sim.service_key.sign(Domain.CREDENTIAL_CHANGE, body)
+    entries = _replacement_by_the_server(sim, target, member, made, signature)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index))
+    assert _first(report) == ("credentials", target.index)
+
+
+def test_replacement_with_the_officer_signature_of_another_key_is_caught_by_credentials(
+    sim: Simulation,
+) -> None:
+    # The officer approved a replacement with key A; the server logs key B of its own
+    # under the officer's signature over A.
+    target = _online(sim)[0]
+    member = _non_voters(sim)[0]
+    old_key = next(m.key for m in _notice(sim).roster.members if m.id == member)
+    approved = SigningKey.from_seed(b"\x5a" * 32)
+    body = credential_change_body(
+        meeting=target.meeting,
+        member=member,
+        old_key=old_key,
+        new_key=approved.public_key.hex(),
+        reason="补发凭证",
+        request="cd" * 32,
+    )
+    signature = sim.officer_key.sign(Domain.CREDENTIAL_CHANGE, body)
+    made = SigningKey.from_seed(b"\x5b" * 32)
+    entries = _replacement_by_the_server(sim, target, member, made, signature)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index))
+    assert _first(report) == ("credentials", target.index)
+
+
+def test_officer_signed_replacement_inserted_in_the_log_passes_the_credentials_check(
+    sim: Simulation,
+) -> None:
+    # The counterpart of the two tests above: with the officer's signature over exactly
+    # this change the credentials check passes (the recounted tally is what fails).
+    target = _online(sim)[0]
+    member = _non_voters(sim)[0]
+    old_key = next(m.key for m in _notice(sim).roster.members if m.id == member)
+    new_key = SigningKey.from_seed(b"\x5c" * 32)
+    body = credential_change_body(
+        meeting=target.meeting,
+        member=member,
+        old_key=old_key,
+        new_key=new_key.public_key.hex(),
+        reason="补发凭证",
+        request="cd" * 32,
+    )
+    signature = sim.officer_key.sign(Domain.CREDENTIAL_CHANGE, body)
+    entries = _replacement_by_the_server(sim, target, member, new_key, signature)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=target.index))
+    credentials = next(c for c in report.checks if c.spec.name == "credentials")
+    assert credentials.status == "pass"
+    assert _first(report)[0] == "tally"
+
+
+def test_revocation_signed_by_an_officer_not_in_the_bundle_is_caught_by_credentials(
+    sim: Simulation,
+) -> None:
+    target = _online(sim)[0]
+    member_of = {m.key: m.id for m in _notice(sim).roster.members}
+    revoked = _revocation(
+        sim, target, member_of[target.ballot.member], signer=sim.officer_key, name="stranger"
+    )
+    position = target.index
+    entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
+    assert _first(report) == ("credentials", position)

@@ -14,9 +14,11 @@ from votes.record.entries import (
     ApprovalEntry,
     BallotEntry,
     CertificationEntry,
+    CredentialReplacedEntry,
     NoticeEntry,
     approval_body,
     certification_body,
+    credential_change_entry_body,
     entry_bytes,
     entry_hash,
     tally_rows,
@@ -117,6 +119,8 @@ def test_worked_example_in_the_doc_matches_the_code(repo_root: Path) -> None:
     assert isinstance(ballot, BallotEntry)
     assert isinstance(approval, ApprovalEntry)
     assert isinstance(cert, CertificationEntry)
+    replaced = result.entries[3]
+    assert isinstance(replaced, CredentialReplacedEntry)
     expected = {
         "ballot-bytes": ballot_bytes(ballot.ballot).decode(),
         "ballot-entry": entry_bytes(ballot).decode(),
@@ -125,6 +129,7 @@ def test_worked_example_in_the_doc_matches_the_code(repo_root: Path) -> None:
             meeting=approval.meeting, notice=approval.notice, roster_root=approval.roster_root
         ).decode(),
         "approval-checkpoint": result.bundle.checkpoints[0].note.rstrip("\n"),
+        "credential-change-body": credential_change_entry_body(replaced).decode(),
         "certification-body": certification_body(
             meeting=cert.meeting,
             tally=cert.tally,

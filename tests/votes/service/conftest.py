@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import os
 import shutil
 import tempfile
@@ -40,9 +41,13 @@ from votes.service.schemas import (
     CreateMeetingRequest,
     CreateRegionRequest,
     CreateStaffRequest,
+    CredentialRequestOut,
+    LetterOut,
     LettersOut,
     MeetingSettings,
     MotionIn,
+    PendingReplacementOut,
+    SignCredentialChangeRequest,
 )
 from votes.settings import Settings
 from votes.storage import create_engine, create_session_factory, upgrade
@@ -376,6 +381,51 @@ class World:
                     letters.meeting_id, parse_secret(letter.code)
                 )
         raise KeyError(member_id)
+
+    async def request_replacement(self, code: str, member_id: str) -> PendingReplacementOut:
+        """The convener's request for a new letter (pending until the officer signs)."""
+        return await credentials.request_replacement(
+            self.ctx,
+            self.convener_a,
+            code,
+            member_id,
+            reason="遗失 lost",
+            request_sha256=hashlib.sha256(f"request for {member_id}".encode()).hexdigest(),
+        )
+
+    async def sign_change(
+        self, code: str, request: CredentialRequestOut, officer: Officer | None = None
+    ) -> CredentialRequestOut:
+        """The officer signs a pending credential change on their device; it is logged."""
+        officer = officer or self.officer_a
+        return await credentials.approve_change(
+            self.ctx,
+            officer.actor,
+            code,
+            request.id,
+            SignCredentialChangeRequest(
+                public_key=officer.public_hex,
+                signature=officer.key.sign(Domain.CREDENTIAL_CHANGE, request.body.encode()).hex(),
+            ),
+        )
+
+    async def replace_credential(self, code: str, member_id: str) -> LetterOut:
+        """A lost letter replaced: requested by the convener, signed by the officer."""
+        pending = await self.request_replacement(code, member_id)
+        await self.sign_change(code, pending.request)
+        return pending.letter
+
+    async def revoke_credential(self, code: str, member_id: str) -> CredentialRequestOut:
+        """A credential revoked without replacement: requested, then signed by the officer."""
+        request = await credentials.request_revocation(
+            self.ctx,
+            self.convener_a,
+            code,
+            member_id,
+            reason="撤销 revoked",
+            request_sha256=hashlib.sha256(f"revoke {member_id}".encode()).hexdigest(),
+        )
+        return await self.sign_change(code, request)
 
     async def certify(self, code: str, officer: Officer | None = None) -> None:
         officer = officer or self.officer_a

@@ -18,7 +18,7 @@ from tests.votes.service.conftest import Backend, FakeClock, World, make_context
 from votes.record.ballot import MAX_BALLOT_BYTES, BallotErrorCode
 from votes.record.receipt import ReceiptProof, verify_receipt
 from votes.record.verify import verify_bundle
-from votes.service import ballots, credentials, meetings, record, scheduler, turnout
+from votes.service import ballots, meetings, record, scheduler, turnout
 from votes.service.errors import ServiceError
 from votes.service.schemas import MeetingSettings, PaperBallotRequest, ProxyBallotRequest
 from votes.storage.models import Ballot
@@ -116,9 +116,7 @@ async def test_credential_of_another_estate_refused(world: World) -> None:
 
 async def test_revoked_credential_refused(world: World, open_code: str) -> None:
     raw, sig = signed_ballot(world, open_code, "member:1-101", {"M1": "agree"})
-    await credentials.revoke_and_replace(
-        world.ctx, world.convener_a, open_code, "member:1-101", reason="lost"
-    )
+    await world.replace_credential(open_code, "member:1-101")
     error = await _refused(
         _code(BallotErrorCode.REVOKED_KEY), ballots.cast_ballot(world.ctx, open_code, raw, sig)
     )

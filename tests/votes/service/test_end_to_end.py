@@ -10,7 +10,7 @@ from crypto.credentials import derive_signing_key, parse_secret
 from tests.votes.service.conftest import World, signed_ballot
 from votes.record.bundle import decode_bundle
 from votes.record.verify import verify_bundle
-from votes.service import ballots, credentials, meetings, objections, record, scheduler
+from votes.service import ballots, meetings, objections, record, scheduler
 from votes.service.schemas import (
     AnswerObjectionRequest,
     MeetingSettings,
@@ -61,9 +61,7 @@ async def test_full_meeting_bundle_passes_the_verifier(world: World) -> None:
         )
     )
     # A lost letter replaced mid-vote; the new key votes.
-    letter = await credentials.revoke_and_replace(
-        ctx, world.convener_a, code, "member:1-103", reason="遗失 lost"
-    )
+    letter = await world.replace_credential(code, "member:1-103")
 
     new_key = derive_signing_key(world.letters[code].meeting_id, parse_secret(letter.code))
     raw, sig = signed_ballot(world, code, "member:1-103", {"M1": "agree"}, key=new_key)

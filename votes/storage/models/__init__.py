@@ -11,6 +11,11 @@ from votes.storage.models.accounts import (
 )
 from votes.storage.models.ballots import Ballot
 from votes.storage.models.base import Base, UTCDateTime, utcnow
+from votes.storage.models.credential_requests import (
+    CredentialChangeKind,
+    CredentialRequest,
+    CredentialRequestState,
+)
 from votes.storage.models.enums import (
     CertificationDecision,
     CosignatureKind,
@@ -45,6 +50,9 @@ __all__ = [
     "Cosignature",
     "CosignatureKind",
     "Credential",
+    "CredentialChangeKind",
+    "CredentialRequest",
+    "CredentialRequestState",
     "CredentialStatus",
     "Estate",
     "LogEntry",

@@ -7,7 +7,7 @@ from litestar import Router
 from votes.settings import Settings
 from web.routes.api.auth import AuthController, StaffController
 from web.routes.api.ballots import StaffBallotController, owner_ballot_controller
-from web.routes.api.credentials import CredentialController
+from web.routes.api.credentials import CredentialController, CredentialRequestController
 from web.routes.api.meetings import MeetingController, MeetingLifecycleController
 from web.routes.api.objections import ObjectionController
 from web.routes.api.officers import OfficerKeyController
@@ -29,6 +29,7 @@ def api_router(settings: Settings) -> Router:
             MeetingController,
             MeetingLifecycleController,
             CredentialController,
+            CredentialRequestController,
             owner_ballot_controller(settings.max_body_bytes),
             StaffBallotController,
             TurnoutController,

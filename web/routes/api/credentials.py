@@ -1,37 +1,52 @@
-"""Credential letters: issue (secrets returned once), register offline keys, revoke/replace."""
+"""Credential letters: issue (secrets returned once), register offline keys, revoke/replace.
+
+A revocation or replacement is a request by the convener that the subdistrict
+officer signs (or refuses); only a signed change is logged.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import credentials
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
-    LetterOut,
+    CredentialRequestOut,
     LettersOut,
+    PendingReplacementOut,
+    RefuseCredentialChangeRequest,
     RegisterKeysRequest,
     ReplaceCredentialRequest,
+    SignCredentialChangeRequest,
 )
+from votes.storage.models import CredentialRequestState
 from web.ratelimit import client_address
 from web.routes.api.meetings import MeetingCode
 
-__all__ = ["CredentialController", "RegisteredKeysOut", "RevokedOut"]
+__all__ = ["CredentialController", "CredentialRequestController", "RegisteredKeysOut"]
+
+StateFilter = Literal["pending", "approved", "refused", "all"]
+# ``state`` is a reserved handler argument in Litestar: the query parameter is aliased.
+StateQuery = Annotated[
+    StateFilter,
+    QueryParameter(name="state", description="pending (default), approved, refused or all"),
+]
+
+
+def _state(value: StateFilter) -> CredentialRequestState | None:
+    return None if value == "all" else CredentialRequestState(value)
 
 
 class RegisteredKeysOut(msgspec.Struct, kw_only=True):
     registered: int
-
-
-class RevokedOut(msgspec.Struct, kw_only=True):
-    member_id: str
-    log_index: int
 
 
 class CredentialController(Controller):
@@ -71,7 +86,11 @@ class CredentialController(Controller):
 
     @post(
         "/credentials/replace",
-        summary="Revoke a member's credential and issue a new letter (convener)",
+        summary="Request a replacement letter (convener); the new secret is returned ONCE",
+        description=(
+            "Stored as pending: nothing is logged and the new key does not work until the "
+            "subdistrict officer signs the change (POST …/credential-requests/{id}/approve)."
+        ),
     )
     async def replace(
         self,
@@ -80,15 +99,21 @@ class CredentialController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
         data: JSONBody[ReplaceCredentialRequest],
-    ) -> LetterOut:
-        return await credentials.revoke_and_replace(
-            ctx, actor, code, data.member_id, reason=data.reason, ip=client_address(request)
+    ) -> PendingReplacementOut:
+        return await credentials.request_replacement(
+            ctx,
+            actor,
+            code,
+            data.member_id,
+            reason=data.reason,
+            request_sha256=data.request_sha256.lower(),
+            ip=client_address(request),
         )
 
     @post(
         "/credentials/revoke",
-        status_code=HTTP_200_OK,
-        summary="Revoke a member's credential without a replacement (convener)",
+        summary="Request revoking a credential without a replacement (convener)",
+        description="Stored as pending until the subdistrict officer signs the change.",
     )
     async def revoke(
         self,
@@ -97,8 +122,97 @@ class CredentialController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
         data: JSONBody[ReplaceCredentialRequest],
-    ) -> RevokedOut:
-        index = await credentials.revoke_credential(
-            ctx, actor, code, data.member_id, reason=data.reason, ip=client_address(request)
+    ) -> CredentialRequestOut:
+        return await credentials.request_revocation(
+            ctx,
+            actor,
+            code,
+            data.member_id,
+            reason=data.reason,
+            request_sha256=data.request_sha256.lower(),
+            ip=client_address(request),
         )
-        return RevokedOut(member_id=data.member_id, log_index=index)
+
+    @get("/credential-requests", summary="The meeting's credential change requests (staff)")
+    async def list_requests(
+        self,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
+        wanted: StateQuery = "pending",
+    ) -> list[CredentialRequestOut]:
+        return await credentials.list_change_requests(ctx, actor, code=code, state=_state(wanted))
+
+    @get(
+        "/credential-requests/{request_id:uuid}",
+        summary="One credential change request and the exact body the officer signs",
+    )
+    async def get_request(
+        self,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
+        request_id: FromPath[uuid.UUID],
+    ) -> CredentialRequestOut:
+        return await credentials.change_request(ctx, actor, code, request_id)
+
+    @post(
+        "/credential-requests/{request_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        summary="Sign a credential change (officer): it is logged with the signature",
+        description=(
+            "The signature is Ed25519 by an enrolled officer key, in domain "
+            "owner-vote/credential-change/v1, over the request's `body`."
+        ),
+    )
+    async def approve(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
+        request_id: FromPath[uuid.UUID],
+        data: JSONBody[SignCredentialChangeRequest],
+    ) -> CredentialRequestOut:
+        return await credentials.approve_change(
+            ctx, actor, code, request_id, data, ip=client_address(request)
+        )
+
+    @post(
+        "/credential-requests/{request_id:uuid}/refuse",
+        status_code=HTTP_200_OK,
+        summary="Refuse a credential change (officer): nothing is logged, the old key stays",
+    )
+    async def refuse(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode,
+        request_id: FromPath[uuid.UUID],
+        data: JSONBody[RefuseCredentialChangeRequest],
+    ) -> CredentialRequestOut:
+        return await credentials.refuse_change(
+            ctx, actor, code, request_id, reason=data.reason, ip=client_address(request)
+        )
+
+
+class CredentialRequestController(Controller):
+    """Every credential change request in the actor's scope (the officer's work list)."""
+
+    path = "/credential-requests"
+    tags = ["credentials 凭证"]  # noqa: RUF012
+
+    @get(
+        "/",
+        summary="Credential change requests in your scope (officer: your subdistricts)",
+    )
+    async def list_in_scope(
+        self,
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        wanted: StateQuery = "pending",
+    ) -> list[CredentialRequestOut]:
+        return await credentials.list_change_requests(ctx, actor, state=_state(wanted))
