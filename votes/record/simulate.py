@@ -281,6 +281,9 @@ def simulate(
         proxy_cap=3,
         objection_days=7,
         retention_years=3,
+        notice_days=15,
+        voting_min_days=5,
+        voting_max_days=60,
     )
     notice_at = _START
     open_at = notice_at + timedelta(days=15)
