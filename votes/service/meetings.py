@@ -243,6 +243,13 @@ def _check_settings(settings: MeetingSettings) -> None:
 
 
 def _check_motion(motion: MotionIn) -> None:
+    # The record's format (docs/verification.md, motion): only an election has seats.
+    if motion.type != MotionType.ELECTION and motion.seats != 1:
+        raise Invalid(
+            "bad_motion",
+            f"议题 {motion.id} 不是选举，应选人数只能为 1",
+            f"motion {motion.id}: only an election has more than one seat",
+        )
     if motion.type == MotionType.YES_NO and motion.candidates:
         raise Invalid(
             "bad_motion",
