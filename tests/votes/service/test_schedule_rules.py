@@ -73,7 +73,8 @@ async def test_rules_laxer_than_the_services_are_refused(
 ) -> None:
     error = await _refused("bad_settings", world.draft(settings=MeetingSettings(**rules)))
     assert error.status == 422
-    assert error.message_zh and error.message_en
+    assert error.message_zh
+    assert error.message_en
 
 
 async def test_minimum_above_maximum_is_refused(world: World) -> None:
@@ -85,7 +86,8 @@ async def test_laxer_rules_in_a_draft_update_change_nothing(world: World) -> Non
     code = await world.draft()
     before = await meetings.get_meeting(world.ctx, code, world.convener_a)
     request = UpdateMeetingRequest(settings=MeetingSettings(notice_days=1))
-    await _refused("bad_settings", meetings.update_draft(world.ctx, world.convener_a, code, request))
+    update = meetings.update_draft(world.ctx, world.convener_a, code, request)
+    await _refused("bad_settings", update)
     assert await meetings.get_meeting(world.ctx, code, world.convener_a) == before
 
 
