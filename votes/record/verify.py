@@ -1064,7 +1064,8 @@ class _Checks:
 
     def voting_period(self, findings: list[Finding]) -> str:
         notice = self._need_notice()
-        self._schedule(findings, notice)
+        approvals = self._of(ApprovalEntry)
+        self._schedule(findings, notice, approvals[0] if approvals else None)
         opens = self._of(OpenEntry)
         closings = self._of(ClosingEntry)
         opened: OpenEntry | None = opens[0] if opens else None
@@ -1134,8 +1135,14 @@ class _Checks:
         return f"open {shown_open} to close {shown_close}"
 
     @staticmethod
-    def _schedule(findings: list[Finding], notice: NoticeEntry) -> None:
-        """The notice's instants against the schedule rules its settings record (LEGAL §3)."""
+    def _schedule(
+        findings: list[Finding], notice: NoticeEntry, approval: ApprovalEntry | None
+    ) -> None:
+        """The notice's instants against the schedule rules its settings record (LEGAL §3).
+
+        The notice period runs from the later of ``notice_at`` and the approval: the
+        service posts a notice only once the officer has approved it.
+        """
         settings = notice.settings
         rules = {
             "notice_days": settings.notice_days,
@@ -1154,12 +1161,15 @@ class _Checks:
             findings.append(Finding(0, "the notice needs notice_at <= open_at < close_at"))
             return
         day = timedelta(days=1)
-        if settings.notice_days is not None and open_at - notice_at < settings.notice_days * day:
+        posted, since = notice_at, f"the notice {notice.notice_at}"
+        if approval is not None and parse_time(approval.time) > posted:
+            posted, since = parse_time(approval.time), f"the approval {approval.time}"
+        if settings.notice_days is not None and open_at - posted < settings.notice_days * day:
             findings.append(
                 Finding(
                     0,
                     f"voting opens {notice.open_at}, less than notice_days = "
-                    f"{settings.notice_days} days after the notice {notice.notice_at}",
+                    f"{settings.notice_days} days after {since}",
                 )
             )
         low, high = settings.voting_min_days, settings.voting_max_days

@@ -382,3 +382,22 @@ def test_checks_after_a_failed_one_still_run(sim: Simulation) -> None:
 def test_renumbered_log_keeps_every_rule(sim: Simulation) -> None:
     # The helpers themselves: an untampered log, renumbered and re-signed, passes.
     assert verify_bundle(with_officer(sim, renumber(list(sim.entries), sim))).ok
+
+
+def test_notice_period_counts_from_an_approval_later_than_notice_at(sim: Simulation) -> None:
+    # The service posts the notice only once it is approved: an approval 14 days before
+    # the opening leaves 14 days' notice, whatever notice_at says.
+    approval = _one(sim, ApprovalEntry)
+    open_at = parse_time(_notice(sim).open_at)
+    late = format_time(open_at - timedelta(days=14))
+    entries = _replaced(sim, msgspec.structs.replace(approval, time=late))
+    later = [
+        e
+        for e in entries[approval.index + 1 :]
+        if parse_time(e.time) < open_at - timedelta(days=14)
+    ]
+    for entry in later:  # the entries logged before the late approval's time follow it
+        entries[entry.index] = msgspec.structs.replace(entry, time=late)
+    report = verify_bundle(with_officer(sim, entries))
+    assert _first(report) == ("voting-period", 0)
+    assert f"after the approval {late}" in _check(report, "voting-period").findings[0].message
