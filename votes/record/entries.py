@@ -5,7 +5,9 @@ Every entry is a JSON object with at least ``v`` (1), ``type``, ``meeting``,
 ``YYYY-MM-DDTHH:MM:SSZ``).  Its canonical JSON bytes are the Merkle leaf.
 docs/verification.md §Entries lists every type and field; the Structs below are
 the single source of those shapes (``forbid_unknown_fields``: an entry with a
-field the format does not define is refused).
+field the format does not define is refused). :class:`MeetingSettings` has
+defaults because service requests share it; in an entry's text every field
+must still be present, which the verifier checks against the text itself.
 
 Builders are keyword-only functions that convert domain values (datetimes,
 keys, :mod:`votes.model` objects) into entries and make the service's
