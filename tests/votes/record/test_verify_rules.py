@@ -271,8 +271,12 @@ def test_open_meeting_is_reported_as_lacking_only_its_closing(sim: Simulation) -
 # ------------------------------------------------------------------ check 13
 
 
-def test_second_ballot_under_one_vote_only_is_caught_by_the_effective_check() -> None:
-    sim = simulate(members=12, motions=2, seed=5, policy=DuplicatePolicy.ONE_VOTE_ONLY)
+def _second_online_ballot(sim: Simulation) -> list[Entry]:
+    """The log with a second online ballot, just before the closing, of the first online voter.
+
+    The member signs it (the tamperer is the member and the server together); it repeats
+    the first ballot's choices, so the count stays the same.
+    """
     first = _one(sim, BallotEntry)
     assert isinstance(first, BallotEntry)
     member = next(m for m in _notice(sim).roster.members if m.key == first.ballot.member)
@@ -290,9 +294,20 @@ def test_second_ballot_under_one_vote_only_is_caught_by_the_effective_check() ->
         ballot=again,
         signature=sign_ballot(again, sim.member_keys[member.id]),
     )
-    entries = [*sim.entries[: closing.index], second, *sim.entries[closing.index :]]
-    report = verify_bundle(with_officer(sim, entries))
+    return [*sim.entries[: closing.index], second, *sim.entries[closing.index :]]
+
+
+def test_second_ballot_under_one_vote_only_is_caught_by_the_effective_check() -> None:
+    sim = simulate(members=12, motions=2, seed=5, policy=DuplicatePolicy.ONE_VOTE_ONLY)
+    report = verify_bundle(with_officer(sim, _second_online_ballot(sim)))
     assert _first(report) == ("effective", None)
+
+
+def test_second_online_ballot_under_online_prevails_is_caught_by_the_effective_check() -> None:
+    sim = simulate(members=12, motions=2, seed=5, policy=DuplicatePolicy.ONLINE_PREVAILS)
+    report = verify_bundle(with_officer(sim, _second_online_ballot(sim)))
+    assert _first(report) == ("effective", None)
+    assert "allows one per channel" in _check(report, "effective").findings[0].message
 
 
 # ------------------------------------------------------------------ check 14
