@@ -12,10 +12,15 @@ Layout (docs/verification.md §Bundle)::
 
 Entries are written in their canonical form, but a reader must not rely on
 that: an entry's leaf bytes are the canonical JSON of the entry as parsed.
+
+No JSON object in a bundle may repeat a key (docs/verification.md §Bundle).
+:func:`decode_bundle` refuses a repeated key outside the entries; the
+verifier's entry check refuses one inside an entry.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -108,7 +113,48 @@ def decode_bundle(data: bytes) -> Bundle:
         raise BundleError(f"not an Owner Vote bundle: {exc}") from None
     if bundle.v != FORMAT_VERSION:
         raise BundleError(f"bundle version {bundle.v} is not supported (expected 1)")
+    # The reference writer's bytes re-encode to themselves, and re-encoded text repeats
+    # no key: only a bundle laid out otherwise needs the slow scan.
+    if encode_bundle(bundle) != data:
+        key = _repeated_outside_entries(data)
+        if key is not None:
+            raise BundleError(f"not an Owner Vote bundle: the key {key!r} repeats in an object")
     return bundle
+
+
+def _repeated_outside_entries(data: bytes) -> str | None:
+    """A key that some object of the bundle, outside its entries, repeats (else None)."""
+    marked: dict[int, tuple[dict[str, Any], str]] = {}  # id -> (the object, repeated key)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(items)
+        if len(result) != len(items):
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    marked[id(result)] = (result, key)  # kept alive: ids stay unique
+                    break
+                seen.add(key)
+        return result
+
+    try:
+        top = json.loads(data, object_pairs_hook=pairs)
+    except ValueError:
+        return None  # msgspec read it as JSON; nothing more to say here
+    if not marked or not isinstance(top, dict):
+        return None
+    if id(top) in marked:
+        return marked[id(top)][1]
+    stack = [value for name, value in top.items() if name != "entries"]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if id(value) in marked:
+                return marked[id(value)][1]
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 def write_bundle(bundle: Bundle, path: Path | str) -> None:

@@ -5,7 +5,9 @@ Every entry is a JSON object with at least ``v`` (1), ``type``, ``meeting``,
 ``YYYY-MM-DDTHH:MM:SSZ``).  Its canonical JSON bytes are the Merkle leaf.
 docs/verification.md §Entries lists every type and field; the Structs below are
 the single source of those shapes (``forbid_unknown_fields``: an entry with a
-field the format does not define is refused).
+field the format does not define is refused). :class:`MeetingSettings` has
+defaults because service requests share it; in an entry's text every field
+must still be present, which the verifier checks against the text itself.
 
 Builders are keyword-only functions that convert domain values (datetimes,
 keys, :mod:`votes.model` objects) into entries and make the service's
@@ -197,6 +199,13 @@ class MeetingSettings(msgspec.Struct, **_OPTS):
     retention_years: SafeInt = 3
     disclosure: Disclosure = "anonymous"
     proxy_cap: Positive | None = None  # members one proxy holder may vote for; None = no cap
+    # The estate's schedule rules (LEGAL.md §3), recorded so that `votes verify` can hold the
+    # notice's instants to them.  None only in a request: the service fills in its configured
+    # value (VOTES_NOTICE_DAYS, VOTES_VOTING_MIN_DAYS, VOTES_VOTING_MAX_DAYS) before the
+    # notice is written, and a notice without them fails verification.
+    notice_days: Positive | None = None  # least days from notice_at to open_at
+    voting_min_days: Positive | None = None  # least days from open_at to close_at
+    voting_max_days: Positive | None = None  # most days from open_at to close_at
 
     def tally_settings(self) -> TallySettings:
         return TallySettings(

@@ -23,7 +23,17 @@ from crypto.notes import Checkpoint, NoteError, NoteVerifier, open_note
 from crypto.signing import Domain, SigningKey
 from votes.record.ballot import Ballot, ballot_bytes
 from votes.record.entries import BallotEntry, ProxyBallotEntry, entry_bytes
-from votes.record.wire import FORMAT_VERSION, Hash32, SafeInt, SignatureHex, Time, canonical
+from votes.record.wire import (
+    FORMAT_VERSION,
+    Hash32,
+    RepeatedKeyError,
+    SafeInt,
+    SignatureHex,
+    Time,
+    all_hex,
+    canonical,
+    plain_json,
+)
 
 __all__ = [
     "Receipt",
@@ -103,9 +113,19 @@ def encode_receipt(receipt: Receipt) -> bytes:
 
 
 def decode_receipt(data: bytes) -> Receipt:
+    """A receipt from its JSON text; refuses (:class:`ReceiptError`) a key repeated in any object.
+
+    A receipt is small, so its text is always scanned for repeated keys: a
+    repeated ``index`` or ``entry`` would let two readers look up different
+    entries.
+    """
     try:
         receipt = msgspec.json.decode(data, type=Receipt)
     except msgspec.DecodeError as exc:
+        raise ReceiptError(f"receipt is malformed: {exc}") from None
+    try:
+        plain_json(data)
+    except RepeatedKeyError as exc:
         raise ReceiptError(f"receipt is malformed: {exc}") from None
     if receipt.body.v != FORMAT_VERSION:
         raise ReceiptError(f"receipt version {receipt.body.v} is not supported")
@@ -124,6 +144,10 @@ def verify_receipt(
     Returns the receipt's checkpoint (None without a proof); raises :class:`ReceiptError`.
     """
     body = receipt.body
+    inclusion_hex = [] if receipt.proof is None else receipt.proof.inclusion
+    # Lower-case only, as everywhere in the record (bytes.fromhex would take either case).
+    if not all_hex([receipt.signature, body.ballot, body.entry, *inclusion_hex]):
+        raise ReceiptError("the receipt has a field that is not lower-case hexadecimal")
     try:
         signature = bytes.fromhex(receipt.signature)
         entry_hash = bytes.fromhex(body.entry)

@@ -283,6 +283,9 @@ def simulate(
         proxy_cap=3,
         objection_days=7,
         retention_years=3,
+        notice_days=15,
+        voting_min_days=5,
+        voting_max_days=60,
     )
     notice_at = _START
     open_at = notice_at + timedelta(days=15)
@@ -291,7 +294,7 @@ def simulate(
     rec = _Recorder(meeting=meeting, service=service)
     notice = notice_entry(
         meeting=meeting,
-        time=notice_at,
+        time=notice_at - timedelta(days=1),  # submitted the day before it is posted
         title="2025年第一次业主大会会议 (模拟)",
         convener="示例小区业主委员会",
         estate="示例小区",
@@ -304,7 +307,9 @@ def simulate(
     )
     rec.append(notice)
     notice_hash = rec.log.root(1)  # the leaf hash of entry 0 is the root of a size-1 log
-    approve_at = notice_at + timedelta(hours=2)
+    # The officer approves before the notice is posted: the notice period runs from the
+    # later of the two (docs/verification.md, check 12).
+    approve_at = notice_at - timedelta(hours=2)
     body = approval_body(meeting=meeting, notice=notice_hash.hex(), roster_root=notice.roster_root)
     rec.append(
         approval_entry(

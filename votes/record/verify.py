@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ import msgspec
 import nacl.bindings
 import nacl.exceptions
 
+from crypto.canonical import CanonicalError
 from crypto.merkle import NodeId, ProofError, leaf_hash, node_hash, root_plan, verify_consistency
 from crypto.notes import (
     Checkpoint,
@@ -66,6 +67,7 @@ from votes.record.entries import (
     ProxyBallotEntry,
     PublicationEntry,
     ReturnEntry,
+    RosterWire,
     TallyEntry,
     approval_body,
     certification_body,
@@ -81,11 +83,15 @@ from votes.record.entries import (
 from votes.record.receipt import Receipt, ReceiptError, verify_receipt
 from votes.record.wire import (
     FORMAT_VERSION,
+    RepeatedKeyError,
     all_calendar_times,
     all_hex,
     all_times,
     canonical,
+    format_time,
     is_time,
+    parse_time,
+    plain_json,
     sha256_hex,
     strict_canonical,
 )
@@ -526,30 +532,45 @@ class _Checks:
         entries: list[Entry] = []
         leaves: list[bytes] = []
         times: list[str] = []
+        raw_of = msgspec.Raw
         for position, raw in enumerate(b.entries):
             try:
                 entry = decode_entry(raw)
                 # Ballot entries' leaves come from the ballot work (their bytes cannot fail).
                 if isinstance(entry, _BALLOT_KINDS):
                     leaf = b""
+                    data = canonical(entry)
                 elif isinstance(entry, TallyEntry):
                     # entry_bytes' strict form, kept: the tally check signs the same data.
-                    data = msgspec.to_builtins(entry)
-                    leaf = leaf_hash(strict_canonical(data))
-                    self._tally_data[id(entry)] = (entry, data)
+                    builtins = msgspec.to_builtins(entry)
+                    data = strict_canonical(builtins)
+                    leaf = leaf_hash(data)
+                    self._tally_data[id(entry)] = (entry, builtins)
                 elif isinstance(entry, NoticeEntry):
                     # Kept: the roster check hashes the roster's bytes inside them.
-                    notice_bytes = entry_bytes(entry)
-                    leaf = leaf_hash(notice_bytes)
-                    self._notice_bytes[id(entry)] = (entry, notice_bytes)
+                    data = entry_bytes(entry)
+                    leaf = leaf_hash(data)
+                    self._notice_bytes[id(entry)] = (entry, data)
                 else:
-                    leaf = leaf_hash(entry_bytes(entry))
+                    data = entry_bytes(entry)
+                    leaf = leaf_hash(data)
             except (EntryError, ValueError) as exc:
                 findings.append(Finding(position, f"entry {position}: {exc}"))
                 continue
+            # Canonical text (what the reference writer embeds) is the data it encodes;
+            # other text is read again, exactly, to refuse repeated keys and left-out fields.
+            if raw != raw_of(data):
+                problem = _text_problem(raw, data)
+                if problem is not None:
+                    findings.append(Finding(position, f"entry {position}: {problem}"))
             if entry.meeting != b.meeting:
                 findings.append(
                     Finding(position, f"entry {position} is for meeting {entry.meeting!r}")
+                )
+            if not isinstance(entry, _BALLOT_KINDS):
+                findings.extend(
+                    Finding(position, f"entry {position}: {problem}")
+                    for problem in _format_problems(entry)
                 )
             times.append(entry.time)
             if isinstance(entry, _MORE_TIMES):
@@ -802,6 +823,7 @@ class _Checks:
                     findings.append(Finding(0, f"credential key {member.key} is listed twice"))
                 seen_ids.add(member.id)
                 seen_keys.add(member.key)
+        findings.extend(Finding(0, problem) for problem in _roster_format_problems(wire))
         roster = roster_from_wire(wire)
         self.s.roster = roster
         units = [u for m in roster.members for u in m.units]
@@ -862,11 +884,18 @@ class _Checks:
             findings.append(Finding(entry.index, "approval names a different notice entry hash"))
         if entry.roster_root != notice.roster_root:
             findings.append(Finding(entry.index, "approval names a different roster root"))
-        if not any(c.size > entry.index and entry.officer in c.officers for c in self.s.verified):
+        # The cosignature that approves is the one made before voting opened: a later one
+        # (at certification, say) would let a server drop the approval's cosignature.
+        opens = self._of(OpenEntry)
+        limit = opens[0].index if opens else len(self.s.entries)
+        if not any(
+            entry.index < c.size <= limit and entry.officer in c.officers for c in self.s.verified
+        ):
             findings.append(
                 Finding(
                     entry.index,
-                    f"no checkpoint covering the approval is cosigned by {entry.officer!r}",
+                    f"no checkpoint covering the approval and made before voting opened "
+                    f"(size {entry.index + 1} to {limit}) is cosigned by {entry.officer!r}",
                 )
             )
         return f"approved by {entry.officer} at {entry.time}"
@@ -978,8 +1007,19 @@ class _Checks:
         ballots = [e.ballot for e in self._ballots if isinstance(e, _MEMBER_SIGNED)]
         # Usually every ballot's hex fields are fine: one check for all of them.
         hex_ok = all_hex([text for b in ballots for text in (b.member, b.roster_root, b.nonce)])
+        # The entries' own hex fields (signature, sheet, authorisation, holder) likewise.
+        texts = [e.signature for e in self._ballots]
+        texts += [t for e in self._ballots if type(e) is not BallotEntry for t in _entry_hex(e)]
+        entries_hex_ok = all_hex(texts)
         for entry, key in zip(self._ballots, self._keys(), strict=True):
             try:
+                if not entries_hex_ok and not all_hex(_entry_hex(entry)):
+                    raise BallotError(
+                        BallotErrorCode.MALFORMED,
+                        "",
+                        "the entry's signature, sheet, authorisation or holder is not "
+                        "lower-case hex",
+                    )
                 if isinstance(entry, PaperBallotEntry):
                     if entry.member not in members:
                         raise BallotError(
@@ -1040,59 +1080,126 @@ class _Checks:
 
     def voting_period(self, findings: list[Finding]) -> str:
         notice = self._need_notice()
+        approvals = self._of(ApprovalEntry)
+        self._schedule(findings, notice, approvals[0] if approvals else None)
         opens = self._of(OpenEntry)
         closings = self._of(ClosingEntry)
-        if not opens or not closings:
-            findings.append(Finding(None, "the log lacks an open or a closing entry"))
-            return ""
-        opened: OpenEntry = opens[0]
-        closing: ClosingEntry = closings[0]
-        if opened.time < notice.open_at:
+        opened: OpenEntry | None = opens[0] if opens else None
+        closing: ClosingEntry | None = closings[0] if closings else None
+        if opened is None:
+            findings.append(Finding(None, "the log has no open entry: voting never opened"))
+        elif opened.time < notice.open_at:
             findings.append(
                 Finding(opened.index, f"voting opened at {opened.time}, before {notice.open_at}")
             )
-        if closing.closed_at != notice.close_at:
-            findings.append(
-                Finding(
-                    closing.index,
-                    f"closing names deadline {closing.closed_at}, the notice {notice.close_at}",
+        if closing is None:
+            # An export of a meeting still open: its ballots are checked all the same.
+            findings.append(Finding(None, "the log has no closing entry: voting has not closed"))
+        else:
+            if closing.closed_at != notice.close_at:
+                findings.append(
+                    Finding(
+                        closing.index,
+                        f"closing names deadline {closing.closed_at}, the notice {notice.close_at}",
+                    )
                 )
-            )
-        if closing.time < notice.close_at:
-            findings.append(
-                Finding(
-                    closing.index,
-                    f"voting closed at {closing.time}, before the deadline {notice.close_at}",
+            if closing.time < notice.close_at:
+                findings.append(
+                    Finding(
+                        closing.index,
+                        f"voting closed at {closing.time}, before the deadline {notice.close_at}",
+                    )
                 )
-            )
-        if closing.log_size != closing.index + 1:
-            findings.append(
-                Finding(
-                    closing.index,
-                    f"closing says log size {closing.log_size}, but it is entry {closing.index}",
+            if closing.log_size != closing.index + 1:
+                findings.append(
+                    Finding(
+                        closing.index,
+                        f"closing says log size {closing.log_size}, "
+                        f"but it is entry {closing.index}",
+                    )
                 )
-            )
+        first = -1 if opened is None else opened.index
+        last = len(self.s.entries) if closing is None else closing.index
+        open_at, close_at = notice.open_at, notice.close_at
         for entry in self._ballots:
-            if not opened.index < entry.index < closing.index:
+            if not first < entry.index < last:
                 findings.append(
                     Finding(
                         entry.index,
                         f"ballot entry {entry.index} is outside the voting period "
-                        f"(entries {opened.index}..{closing.index})",
+                        f"(entries {first}..{last})",
                     )
                 )
-            elif not notice.open_at <= entry.time < notice.close_at:
+            elif not open_at <= entry.time < close_at:
                 findings.append(
                     Finding(
                         entry.index,
                         f"ballot entry {entry.index} time {entry.time} is outside "
-                        f"{notice.open_at}..{notice.close_at}",
+                        f"{open_at}..{close_at}",
                     )
                 )
-        return (
-            f"open {opened.time} (entry {opened.index}) "
-            f"to close {closing.time} (entry {closing.index})"
+            elif type(entry) is PaperBallotEntry and not open_at <= entry.entered_at <= entry.time:
+                findings.append(
+                    Finding(
+                        entry.index,
+                        f"paper ballot {entry.index} entered at {entry.entered_at}, not between "
+                        f"the opening {open_at} and its logging {entry.time}",
+                    )
+                )
+        shown_open = "never" if opened is None else f"{opened.time} (entry {opened.index})"
+        shown_close = "not yet" if closing is None else f"{closing.time} (entry {closing.index})"
+        return f"open {shown_open} to close {shown_close}"
+
+    @staticmethod
+    def _schedule(
+        findings: list[Finding], notice: NoticeEntry, approval: ApprovalEntry | None
+    ) -> None:
+        """The notice's instants against the schedule rules its settings record (LEGAL §3).
+
+        The notice period runs from the later of ``notice_at`` and the approval: the
+        service posts a notice only once the officer has approved it.
+        """
+        settings = notice.settings
+        rules = {
+            "notice_days": settings.notice_days,
+            "voting_min_days": settings.voting_min_days,
+            "voting_max_days": settings.voting_max_days,
+        }
+        missing = [name for name, value in rules.items() if value is None]
+        if missing:
+            findings.append(Finding(0, f"the notice's settings do not record {', '.join(missing)}"))
+        notice_at, open_at, close_at = (
+            parse_time(notice.notice_at),
+            parse_time(notice.open_at),
+            parse_time(notice.close_at),
         )
+        if not notice_at <= open_at < close_at:
+            findings.append(Finding(0, "the notice needs notice_at <= open_at < close_at"))
+            return
+        day = timedelta(days=1)
+        posted, since = notice_at, f"the notice {notice.notice_at}"
+        if approval is not None and parse_time(approval.time) > posted:
+            posted, since = parse_time(approval.time), f"the approval {approval.time}"
+        if settings.notice_days is not None and open_at - posted < settings.notice_days * day:
+            findings.append(
+                Finding(
+                    0,
+                    f"voting opens {notice.open_at}, less than notice_days = "
+                    f"{settings.notice_days} days after {since}",
+                )
+            )
+        low, high = settings.voting_min_days, settings.voting_max_days
+        if low is not None and high is not None and low > high:
+            findings.append(Finding(0, f"voting_min_days {low} exceeds voting_max_days {high}"))
+        window = close_at - open_at
+        if low is not None and window < low * day:
+            findings.append(
+                Finding(0, f"the voting period {window} is shorter than voting_min_days = {low}")
+            )
+        if high is not None and window > high * day:
+            findings.append(
+                Finding(0, f"the voting period {window} is longer than voting_max_days = {high}")
+            )
 
     # ------------------------------------------------------------------ 13
 
@@ -1153,6 +1260,29 @@ class _Checks:
                 )
                 for member, count in over
             )
+        policy = settings.duplicate_policy
+        if policy == DuplicatePolicy.ONE_VOTE_ONLY:
+            # The service refuses a second ballot under one-vote-only, so a log with one
+            # holds a ballot the service never accepted (it would not be counted either).
+            findings.extend(
+                Finding(None, f"member {member!r} has {count} ballots; one-vote-only allows one")
+                for member, count in sorted(per_member.items())
+                if count > 1
+            )
+        elif policy in (DuplicatePolicy.ONLINE_PREVAILS, DuplicatePolicy.PAPER_PREVAILS):
+            # The prevails policies take one ballot per channel (online, paper, proxy).
+            several = [m for m, count in per_member.items() if count > 1]
+            if several:
+                per_channel = Counter((member, _tag(type(entry))) for member, entry, _ in counted)
+                findings.extend(
+                    Finding(
+                        None,
+                        f"member {member!r} has {count} {kind} ballots; "
+                        f"{policy.value} allows one per channel",
+                    )
+                    for (member, kind), count in sorted(per_channel.items())
+                    if count > 1
+                )
         self.s.counted = counted
         changed = sum(1 for c in per_member.values() if c > 1)
         return (
@@ -1206,11 +1336,14 @@ class _Checks:
             )
         if failure is not None:
             raise failure
-        if result != entry.result:
+        # Codes and figures are compared; the zh / en messages (reasons, notes, conflicts) are text
+        # for people, reworded between versions (docs/tally-json.md), so only their presence.
+        if result != entry.result and _figures(result) != _figures(entry.result):
             findings.append(
                 Finding(
                     entry.index,
-                    "recomputed tally differs: " + _first_difference(entry.result, result),
+                    "recomputed tally differs: "
+                    + _first_difference(_figures(entry.result), _figures(result)),
                 )
             )
         passed = [m["id"] for m in result.get("motions", []) if m.get("passed")]
@@ -1283,6 +1416,18 @@ class _Checks:
                     f"no checkpoint of size {size} cosigned by {entry.officer!r} in the bundle",
                 )
             )
+        notice = self.s.notice
+        if notice is not None:
+            days = notice.settings.objection_days
+            window_end = parse_time(tally_entry.time) + timedelta(days=days)
+            if parse_time(entry.time) < window_end:
+                findings.append(
+                    Finding(
+                        entry.index,
+                        f"certified at {entry.time}, before the objection window of "
+                        f"{days} day(s) after the tally closed at {format_time(window_end)}",
+                    )
+                )
         for objection in self._of(ObjectionEntry):
             if objection.index < entry.index and not any(
                 isinstance(a, ObjectionAnswerEntry)
@@ -1301,7 +1446,140 @@ class _Checks:
                 findings.append(
                     Finding(publication.index, "publication names a different certification")
                 )
+            if notice is not None and publication.disclosure != notice.settings.disclosure:
+                findings.append(
+                    Finding(
+                        publication.index,
+                        f"publication discloses {publication.disclosure!r}, but the notice's "
+                        f"settings say {notice.settings.disclosure!r}",
+                    )
+                )
         return f"certified by {entry.officer} at {entry.time} (checkpoint size {size})"
+
+
+def _text_problem(raw: msgspec.Raw, data: bytes) -> str | None:
+    """Why an entry's JSON text ``raw`` is not simply the entry whose canonical bytes are ``data``.
+
+    msgspec keeps the last of repeated keys and fills in a field's default
+    when it is left out; a verifier reading the text otherwise would see
+    another entry. None when the text, read exactly, is that entry's data.
+    """
+    try:
+        plain = plain_json(bytes(raw))
+    except RepeatedKeyError as exc:
+        return f"an object repeats the key {exc.key!r}"
+    except ValueError:
+        return None  # msgspec read it as JSON; the standard library disagrees only on extensions
+    try:
+        if strict_canonical(plain) == data:
+            return None
+    except CanonicalError:
+        pass
+    return "its JSON text is not the entry it decodes to (a field is left out or not canonical)"
+
+
+# Lower-case hex fields of the entries other than ballots (check 11 takes the ballots'),
+# as (attribute path, length).
+_HEX_FIELDS: dict[type, tuple[tuple[str, ...], ...]] = {
+    NoticeEntry: (("roster_root",),),
+    ApprovalEntry: (("key_id",), ("notice",), ("roster_root",), ("signature",)),
+    CredentialRevokedEntry: (("key",),),
+    CredentialReplacedEntry: (("old_key",), ("new_key",)),
+    ObjectionEntry: (("document",),),
+    ObjectionAnswerEntry: (("document",),),
+    TallyEntry: (("inputs", "root"), ("signature",)),
+    CertificationEntry: (("key_id",), ("tally",), ("checkpoint", "root"), ("signature",)),
+    ReturnEntry: (("key_id",), ("tally",), ("checkpoint", "root"), ("reason",), ("signature",)),
+    PublicationEntry: (("certification",),),
+}
+
+_RESERVED_CHOICES = frozenset({"abstain", "invalid"})
+
+
+def _format_problems(entry: Entry) -> list[str]:
+    """The format rules of docs/verification.md §Entries that one non-ballot entry breaks."""
+    problems: list[str] = []
+    for path in _HEX_FIELDS.get(type(entry), ()):
+        value: Any = entry
+        for name in path:
+            value = getattr(value, name)
+        if not all_hex([value]):
+            problems.append(f"{'.'.join(path)} {value!r} is not lower-case hex")
+    if isinstance(entry, NoticeEntry):
+        ids = [motion.id for motion in entry.agenda]
+        if len(set(ids)) != len(ids):
+            problems.append(f"motion ids repeat: {ids}")
+        for motion in entry.agenda:
+            problems.extend(f"motion {motion.id!r}: {p}" for p in _motion_problems(motion))
+    return problems
+
+
+def _motion_problems(motion: Any) -> list[str]:
+    """Format rules of one agenda motion (a :class:`~votes.record.entries.MotionWire`)."""
+    problems: list[str] = []
+    candidates: list[str] = motion.candidates
+    if motion.type != "election" and motion.seats != 1:
+        problems.append(f"seats is {motion.seats}; only an election has more than 1")
+    if motion.type == "yes-no":
+        if candidates:
+            problems.append("a yes-no motion lists candidates")
+    else:
+        least = 2 if motion.type == "choose-one" else max(1, motion.seats)
+        if len(candidates) < least:
+            problems.append(f"{len(candidates)} candidates; at least {least} are needed")
+        if len(set(candidates)) != len(candidates):
+            problems.append("candidates repeat")
+        if any(";" in name or name in _RESERVED_CHOICES for name in candidates):
+            problems.append("a candidate name contains ';' or is 'abstain' or 'invalid'")
+    scope: list[str] | None = motion.scope
+    if scope is not None and not all(map(operator.lt, scope, scope[1:])):
+        problems.append("scope is not sorted by code point without repeats")
+    return problems
+
+
+def _roster_format_problems(wire: RosterWire) -> list[str]:
+    """The roster's format rules (docs/verification.md §Entries, roster): order and hex.
+
+    Members sorted by id, each member's units by number, each unit's owner tags
+    sorted, all without repeats; keys 64 and tags 16 lower-case hex digits.
+    """
+    problems: list[str] = []
+    members = wire.members
+    ids = [member.id for member in members]
+    if not all(map(operator.lt, ids, ids[1:])):
+        at = next(i for i in range(1, len(ids)) if not ids[i - 1] < ids[i])
+        problems.append(f"members are not sorted by id: {ids[at - 1]!r} before {ids[at]!r}")
+    if not all_hex([member.key for member in members]):
+        bad = next(m for m in members if not all_hex([m.key]))
+        problems.append(f"member {bad.id!r}: key {bad.key!r} is not lower-case hex")
+    tags = [tag for member in members for unit in member.units for tag in unit.owners]
+    if not all_hex(tags):
+        tag = next(t for t in tags if not all_hex([t]))
+        problems.append(f"owner tag {tag!r} is not 16 lower-case hex digits")
+    lt = operator.lt
+    for member in members:
+        units = member.units
+        if len(units) > 1:
+            numbers = [unit.number for unit in units]
+            if not all(map(lt, numbers, numbers[1:])):
+                problems.append(f"member {member.id!r}: units are not sorted by number")
+        for unit in units:
+            owners = unit.owners
+            if len(owners) > 1 and not all(map(lt, owners, owners[1:])):
+                problems.append(f"unit {unit.number!r}: owner tags are not sorted without repeats")
+        if len(problems) >= 20:
+            break
+    return problems
+
+
+def _entry_hex(entry: _BallotKind) -> list[str]:
+    """The hex fields of a ballot entry itself (the ballot object's are checked apart)."""
+    if type(entry) is BallotEntry:
+        return [entry.signature]
+    if isinstance(entry, PaperBallotEntry):
+        return [entry.signature, entry.sheet]
+    assert isinstance(entry, ProxyBallotEntry)
+    return [entry.signature, entry.authorisation, entry.holder]
 
 
 def _grouped_rows(
@@ -1469,6 +1747,21 @@ def _describe(value: tuple[bool, list[str]] | None) -> str:
     developer, units = value
     shown = ", ".join(units[:5]) + (" …" if len(units) > 5 else "")
     return f"{'developer ' if developer else ''}units [{shown}]"
+
+
+def _figures(value: Any) -> Any:
+    """A tally result with every message left blank: each object with a ``code`` (a reason, a
+    note) or a ``rule`` (a conflict) has its string ``zh`` and ``en`` replaced by ``""`` (a
+    missing or non-string one stays as it is)."""
+    if isinstance(value, list):
+        return [_figures(item) for item in value]
+    if isinstance(value, dict):
+        blank = "code" in value or "rule" in value
+        return {
+            key: "" if blank and key in ("zh", "en") and isinstance(item, str) else _figures(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 def _first_difference(recorded: Any, computed: Any, path: str = "$") -> str:

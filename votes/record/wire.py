@@ -15,6 +15,7 @@ that equivalence against ``canonical_json``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -31,6 +32,7 @@ __all__ = [
     "Hash32",
     "MotionId",
     "PublicKeyHex",
+    "RepeatedKeyError",
     "SafeInt",
     "SignatureHex",
     "Time",
@@ -42,6 +44,7 @@ __all__ = [
     "is_hex",
     "is_time",
     "parse_time",
+    "plain_json",
     "sha256_hex",
     "strict_canonical",
 ]
@@ -171,6 +174,37 @@ def strict_canonical(value: Any) -> bytes:
         return _SORTED.encode(value)
     except UnicodeEncodeError as exc:
         raise CanonicalError(f"string is not valid Unicode: {exc}") from None
+
+
+class RepeatedKeyError(ValueError):
+    """A JSON object names the same key twice (``key``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the key {key!r} repeats in one JSON object")
+        self.key = key
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise RepeatedKeyError(key)
+            seen.add(key)
+    return result
+
+
+def plain_json(data: bytes | str) -> Any:
+    """JSON text as plain data, refusing (:class:`RepeatedKeyError`) an object that repeats a key.
+
+    msgspec, like most parsers, keeps the last of repeated keys silently, so two
+    readers of the same text could see different values: the record's readers
+    refuse such text instead.  This is the slow, exact path; the verifier takes
+    it only for text that is not already canonical (canonical text cannot
+    repeat a key).  Raises ValueError for text that is not JSON.
+    """
+    return json.loads(data, object_pairs_hook=_no_repeats)
 
 
 def sha256_hex(data: bytes) -> str:

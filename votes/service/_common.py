@@ -59,6 +59,7 @@ __all__ = [
     "require_convener",
     "require_officer",
     "roster_of",
+    "schedule_rules",
     "store_meeting_settings",
     "transition_out",
 ]
@@ -401,11 +402,68 @@ async def transition_out(
     )
 
 
-def check_schedule(
-    ctx: ServiceContext, *, notice_at: datetime, open_at: datetime, close_at: datetime
-) -> None:
-    """LEGAL §3: at least ``notice_days`` of notice, ``voting_min..max_days`` of voting."""
+def schedule_rules(ctx: ServiceContext, settings: MeetingSettings) -> MeetingSettings:
+    """The meeting's settings with its schedule rules filled in and held to the service's.
+
+    A rule left out (None) takes the service's configured value; a rule given must be at
+    least as strict (a longer notice, a narrower voting window), because the configured
+    values are the city's floor (LEGAL §3).  The notice records the result, and
+    ``votes verify`` holds the notice's instants to it.
+    """
     s = ctx.settings
+    rules = msgspec.structs.replace(
+        settings,
+        notice_days=s.notice_days if settings.notice_days is None else settings.notice_days,
+        voting_min_days=(
+            s.voting_min_days if settings.voting_min_days is None else settings.voting_min_days
+        ),
+        voting_max_days=(
+            s.voting_max_days if settings.voting_max_days is None else settings.voting_max_days
+        ),
+    )
+    assert rules.notice_days is not None
+    assert rules.voting_min_days is not None
+    assert rules.voting_max_days is not None
+    if rules.notice_days < s.notice_days:
+        raise Invalid(
+            "bad_settings",
+            f"公告期不得少于本服务规定的 {s.notice_days} 天",
+            f"notice_days may not be below the service's {s.notice_days}",
+            details={"notice_days": s.notice_days},
+        )
+    if rules.voting_min_days < s.voting_min_days or rules.voting_max_days > s.voting_max_days:
+        raise Invalid(
+            "bad_settings",
+            f"投票期上下限须在本服务规定的 {s.voting_min_days}–{s.voting_max_days} 天之内",
+            f"voting_min_days and voting_max_days must lie within the service's "
+            f"{s.voting_min_days}-{s.voting_max_days} days",
+            details={"voting_min_days": s.voting_min_days, "voting_max_days": s.voting_max_days},
+        )
+    if rules.voting_min_days > rules.voting_max_days:
+        raise Invalid(
+            "bad_settings",
+            "投票期下限大于上限",
+            "voting_min_days is greater than voting_max_days",
+        )
+    return rules
+
+
+def check_schedule(
+    ctx: ServiceContext,
+    *,
+    notice_at: datetime,
+    open_at: datetime,
+    close_at: datetime,
+    settings: MeetingSettings | None = None,
+) -> None:
+    """LEGAL §3: at least ``notice_days`` of notice, ``voting_min..max_days`` of voting.
+
+    The rules are the meeting's ``settings`` as :func:`schedule_rules` completes them.
+    """
+    s = schedule_rules(ctx, settings or MeetingSettings())
+    assert s.notice_days is not None
+    assert s.voting_min_days is not None
+    assert s.voting_max_days is not None
     earliest = notice_at + s.notice_days * _DAY
     if open_at < earliest:
         raise Invalid(

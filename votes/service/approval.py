@@ -22,6 +22,7 @@ from votes.service._common import (
     find_meeting,
     load_notice,
     locked,
+    meeting_settings,
     require_convener,
     require_officer,
     require_state,
@@ -221,7 +222,13 @@ async def publish_notice(
         now = ctx.now().replace(microsecond=0)
         assert meeting.open_at is not None
         assert meeting.close_at is not None
-        check_schedule(ctx, notice_at=now, open_at=meeting.open_at, close_at=meeting.close_at)
+        check_schedule(
+            ctx,
+            notice_at=now,
+            open_at=meeting.open_at,
+            close_at=meeting.close_at,
+            settings=meeting_settings(meeting),
+        )
         meeting.state = MeetingState.NOTICE
         meeting.notice_at = now
         meeting.updated_at = now

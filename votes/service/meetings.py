@@ -45,6 +45,7 @@ from votes.service._common import (
     require_convener,
     require_state,
     roster_of,
+    schedule_rules,
     store_meeting_settings,
     transition_out,
 )
@@ -242,6 +243,13 @@ def _check_settings(settings: MeetingSettings) -> None:
 
 
 def _check_motion(motion: MotionIn) -> None:
+    # The record's format (docs/verification.md, motion): only an election has seats.
+    if motion.type != MotionType.ELECTION and motion.seats != 1:
+        raise Invalid(
+            "bad_motion",
+            f"议题 {motion.id} 不是选举，应选人数只能为 1",
+            f"motion {motion.id}: only an election has more than one seat",
+        )
     if motion.type == MotionType.YES_NO and motion.candidates:
         raise Invalid(
             "bad_motion",
@@ -352,7 +360,13 @@ async def create_draft(
         _check_motion(motion)
     if len({m.id for m in request.motions}) != len(request.motions):
         raise Invalid("duplicate_motion", "议题编号重复", "motion ids repeat")
-    check_schedule(ctx, notice_at=notice_at or ctx.now(), open_at=open_at, close_at=close_at)
+    check_schedule(
+        ctx,
+        notice_at=notice_at or ctx.now(),
+        open_at=open_at,
+        close_at=close_at,
+        settings=request.settings,
+    )
     async with ctx.sessions.begin() as session:
         estate = await session.get(Estate, request.estate_id)
         if estate is None:
@@ -454,6 +468,7 @@ async def update_draft(
             notice_at=meeting.notice_at or ctx.now(),
             open_at=meeting.open_at,
             close_at=meeting.close_at,
+            settings=meeting_settings(meeting),
         )
         if request.refresh_roster:
             await _snapshot_roster(session, meeting)
@@ -554,7 +569,15 @@ async def submit(
             )
         assert meeting.open_at is not None
         assert meeting.close_at is not None
-        check_schedule(ctx, notice_at=notice_at, open_at=meeting.open_at, close_at=meeting.close_at)
+        # The notice records the schedule rules it was held to (votes verify checks them).
+        settings = schedule_rules(ctx, meeting_settings(meeting))
+        check_schedule(
+            ctx,
+            notice_at=notice_at,
+            open_at=meeting.open_at,
+            close_at=meeting.close_at,
+            settings=settings,
+        )
         motions = [_domain_motion(m) for m in await _motions(session, meeting)]
         if not motions:
             raise Invalid("no_motions", "会议没有任何议题", "the meeting has no motions")
@@ -575,7 +598,7 @@ async def submit(
                 details={"members": missing[:20]},
             )
         wire = roster_to_wire(roster, keys=keys, salt=owner_salt(meeting))
-        settings = meeting_settings(meeting)
+        store_meeting_settings(meeting, meeting=settings)
         entry, index = await append(
             ctx,
             session,

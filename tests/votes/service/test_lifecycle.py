@@ -489,4 +489,10 @@ async def test_notice_entry_records_the_per_meeting_settings(world: World) -> No
             session, estate_id=info.meeting.estate_id, meeting_id=info.meeting.id, stop=1
         )
     notice = decode_entry(raw[0])
-    assert notice.settings == settings  # type: ignore[union-attr]
+    service = world.ctx.settings
+    assert notice.settings == msgspec.structs.replace(  # type: ignore[union-attr]
+        settings,
+        notice_days=service.notice_days,
+        voting_min_days=service.voting_min_days,
+        voting_max_days=service.voting_max_days,
+    )
