@@ -46,6 +46,7 @@ def test_domains_are_the_agreed_strings() -> None:
         "APPROVAL": "owner-vote/approval/v1",
         "CERTIFICATION": "owner-vote/certification/v1",
         "ENTRY": "owner-vote/entry/v1",
+        "OBJECTION": "owner-vote/objection/v1",
     }
 
 

@@ -283,3 +283,45 @@ def test_ballot_signed_after_its_key_was_revoked_is_caught(sim: Simulation) -> N
     entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
     report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
     assert _first(report) == ("ballots", position + 1)
+
+
+def _owner_objection(sim: Simulation) -> ObjectionEntry:
+    return next(e for e in sim.entries if isinstance(e, ObjectionEntry) and e.key is not None)
+
+
+def test_replayed_owner_objection_is_caught_by_the_signature_check(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries.insert(objection.index + 1, objection)
+    tampered = renumber(entries, sim)
+    bundle = rebuild(sim, tampered, unchanged_prefix=objection.index + 1)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index + 1)
+
+
+def test_owner_objection_with_a_changed_subject_is_caught_by_the_signature_check(
+    sim: Simulation,
+) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, subject="tally")
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_owner_objection_attributed_to_another_member_is_caught(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    other = next(m.id for m in _notice(sim).roster.members if m.id != objection.member)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, member=other)
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_objection_passed_off_as_the_owners_without_a_signature_is_caught(
+    sim: Simulation,
+) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, signature=None)
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
