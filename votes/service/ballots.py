@@ -52,7 +52,6 @@ from votes.record.entries import (
 from votes.record.receipt import Receipt, ReceiptBody, build_receipt, receipt_bytes
 from votes.record.wire import FORMAT_VERSION, format_time
 from votes.service._common import (
-    CONVENERS,
     MeetingInfo,
     append,
     audit,
@@ -60,8 +59,9 @@ from votes.service._common import (
     load_notice,
     meeting_settings,
     owner_salt,
+    require_convener,
 )
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import Actor
 from votes.service.batching import Coalescer, GroupCommit, Lanes
 from votes.service.context import NullPublisher, ServiceContext
 from votes.service.errors import Conflict, ServiceError, from_ballot_error
@@ -724,8 +724,7 @@ def _paper_entry(
 
 
 def _staff_scope(actor: Actor, info: MeetingInfo) -> None:
-    require_role(actor, *CONVENERS)
-    require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+    require_convener(actor, info)
 
 
 async def enter_paper_ballot(

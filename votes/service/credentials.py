@@ -15,14 +15,15 @@ from crypto.credentials import (
 from crypto.signing import PublicKey, SignatureError
 from votes.record.entries import credential_replaced_entry, credential_revoked_entry
 from votes.service._common import (
-    CONVENERS,
     MeetingInfo,
     append,
     audit,
     find_meeting,
+    require_convener,
+    require_meeting_scope,
     require_state,
 )
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import Actor, require_role
 from votes.service.context import ServiceContext
 from votes.service.errors import Invalid, NotFound
 from votes.service.schemas import LetterOut, LettersOut
@@ -84,8 +85,7 @@ async def issue_letters(
     """
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "issue letters", MeetingState.DRAFT)
         members = await _members(session, info)
         if not members:
@@ -157,7 +157,7 @@ async def register_public_keys(
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         require_state(info.meeting, "register keys", MeetingState.DRAFT)
         known = {m.member_id for m in await _members(session, info)}
         unknown = sorted(set(parsed) - known)
@@ -245,8 +245,7 @@ async def revoke_and_replace(
     """Replace a lost letter: the old key stops working, a new letter is returned ONCE. Logged."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "replace a credential", *_CHANGEABLE)
         old = await _active(session, info, member_id)
         member = await session.get(
@@ -308,8 +307,7 @@ async def revoke_credential(
     """Revoke a member's credential without a replacement (logged); returns the log index."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "revoke a credential", *_CHANGEABLE)
         old = await _active(session, info, member_id)
         now = ctx.now()

@@ -43,12 +43,19 @@ from votes.service._common import (
     meeting_settings,
     owner_salt,
     require_convener,
+    require_meeting_scope,
     require_state,
     roster_of,
     store_meeting_settings,
     transition_out,
 )
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import (
+    Actor,
+    estate_not_found,
+    meeting_not_found,
+    require_estate,
+    require_role,
+)
 from votes.service.approval import approval_request, approve, cosign_checkpoint, publish_notice
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
@@ -203,10 +210,8 @@ async def get_meeting(ctx: ServiceContext, code: str, actor: Actor | None = None
         info = await find_meeting(session, code)
         if not _is_public(info.meeting.state):
             if actor is None:
-                raise NotFound(
-                    "meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist"
-                )
-            require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+                raise meeting_not_found(code)
+            require_meeting_scope(actor, info)
         return await meeting_out(session, info)
 
 
@@ -356,11 +361,7 @@ async def create_draft(
     async with ctx.sessions.begin() as session:
         estate = await session.get(Estate, request.estate_id)
         if estate is None:
-            raise NotFound(
-                "estate_not_found",
-                f"小区 {request.estate_id} 不存在",
-                f"estate {request.estate_id} does not exist",
-            )
+            raise estate_not_found(request.estate_id)
         require_estate(actor, estate.id, estate.subdistrict_id)
         code = _new_code()
         while await session.get(MeetingCode, code) is not None:

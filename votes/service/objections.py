@@ -15,8 +15,16 @@ from crypto.signing import Domain, PublicKey, SignatureError
 from votes.record.entries import objection_answer_entry, objection_entry
 from votes.record.entries import objection_body as record_objection_body
 from votes.record.wire import is_hex
-from votes.service._common import MeetingInfo, append, audit, find_meeting, require_state
-from votes.service.actors import Actor, require_estate, require_role, require_subdistrict
+from votes.service._common import (
+    MeetingInfo,
+    append,
+    audit,
+    find_meeting,
+    require_meeting_scope,
+    require_officer,
+    require_state,
+)
+from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
 from votes.service.results import objection_deadline, tally_record
@@ -33,7 +41,6 @@ from votes.storage.models import (
     Objection,
     ObjectionState,
     RosterMember,
-    StaffRole,
 )
 
 __all__ = [
@@ -178,7 +185,7 @@ async def file_staff_objection(
     """An objection recorded by staff in scope (e.g. one handed in on paper)."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         await _check_window(ctx, session, info)
         if request.member_id is not None:
             member = await session.get(
@@ -313,8 +320,7 @@ async def answer_objection(
     """The officer's answer (upheld / rejected), logged against the objection's entry."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, StaffRole.OFFICER)
-        require_subdistrict(actor, info.estate.subdistrict_id)
+        require_officer(actor, info)
         require_state(info.meeting, "answer an objection", *_FILING)
         row = await session.get(Objection, (info.meeting.estate_id, objection_id))
         if row is None or row.meeting_id != info.meeting.id:
@@ -365,7 +371,7 @@ async def list_objections(ctx: ServiceContext, actor: Actor, code: str) -> list[
     """The meeting's objections (staff in scope)."""
     async with ctx.readers() as session:
         info = await find_meeting(session, code)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         rows = await session.execute(
             select(Objection)
             .where(
