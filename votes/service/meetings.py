@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import PublicKey
-from votes.model import DuplicatePolicy, MotionType
+from votes.model import DuplicatePolicy, MotionType, Roster
 from votes.model import Motion as DomainMotion
 from votes.record.entries import (
     MeetingSettings,
@@ -566,6 +566,7 @@ async def submit(
                 "会议名册为空：请先导入小区名册并刷新",
                 "the meeting's roster is empty: import the estate roster and refresh the draft",
             )
+        _check_scopes(motions, roster)
         keys = await _active_keys(session, meeting)
         missing = [m.id for m in roster.members if m.id not in keys]
         if missing:
@@ -622,6 +623,26 @@ async def submit(
             ip=ip,
         )
         return await transition_out(session, info, index)
+
+
+def _check_scopes(motions: list[DomainMotion], roster: Roster) -> None:
+    """Every building a motion is scoped to is a building of the frozen roster.
+
+    A scope naming a building that does not exist (a typo, a building of
+    another estate) would make the motion count no unit there, silently; it
+    is refused at submission, when the roster and agenda are frozen together.
+    """
+    buildings = {unit.building for member in roster.members for unit in member.units}
+    for motion in motions:
+        unknown = sorted((motion.scope or frozenset()) - buildings)
+        if unknown:
+            raise Invalid(
+                "unknown_building",
+                f"议题 {motion.id} 的表决范围含有名册中没有的楼栋：{'、'.join(unknown)}",
+                f"motion {motion.id} is scoped to building(s) not in the roster: "
+                f"{', '.join(unknown)}",
+                details={"motion": motion.id, "buildings": unknown},
+            )
 
 
 async def _active_keys(session: AsyncSession, meeting: Meeting) -> dict[str, PublicKey]:

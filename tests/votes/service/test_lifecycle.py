@@ -166,6 +166,18 @@ async def test_submit_refused_without_motions(world: World) -> None:
     await _refused("no_motions", meetings.submit(world.ctx, world.convener_a, code))
 
 
+async def test_submit_refused_for_a_motion_scoped_to_a_building_not_in_the_roster(
+    world: World,
+) -> None:
+    motions = [*world.motions(), MotionIn(id="M4", title="9号楼外墙", item=5, scope=["2", "9"])]
+    code = await world.draft(motions=motions)
+    await credentials.issue_letters(world.ctx, world.convener_a, code)
+    error = await _refused("unknown_building", meetings.submit(world.ctx, world.convener_a, code))
+    assert (error.status, error.details) == (422, {"motion": "M4", "buildings": ["9"]})
+    meeting = await meetings.get_meeting(world.ctx, code, world.convener_a)
+    assert (meeting.state, meeting.log_size) == (MeetingState.DRAFT, 0)
+
+
 async def test_letters_refused_after_submit(world: World) -> None:
     code = await world.submitted()
     await _refused(
