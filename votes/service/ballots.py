@@ -747,6 +747,34 @@ async def enter_paper_ballot(
         return await _paper(ctx, actor, code, request, ip=ip)
 
 
+async def _revoked_without_replacement(
+    session: AsyncSession, info: MeetingInfo, member_id: str
+) -> bool:
+    """True iff the member's credential was revoked and no replacement is active.
+
+    Such a member may still vote on paper (docs/lifecycle.md §Paper ballots): a
+    revocation withdraws the electronic credential — a letter lost or in
+    other hands — while a paper sheet is authenticated by the owner's own
+    signature on it, checked by the staff who enter it and kept as evidence
+    (its SHA-256 is logged). A revoked credential cannot be replaced later, so
+    refusing paper would leave the owner no way to vote at all; and it would
+    not stop staff, who could as well replace the letter. The entry is flagged
+    in the audit record, where the officer and operators see it.
+    """
+    statuses = set(
+        (
+            await session.execute(
+                select(Credential.status).where(
+                    Credential.estate_id == info.meeting.estate_id,
+                    Credential.meeting_id == info.meeting.id,
+                    Credential.member_id == member_id,
+                )
+            )
+        ).scalars()
+    )
+    return bool(statuses) and CredentialStatus.ISSUED not in statuses
+
+
 async def _paper(
     ctx: ServiceContext, actor: Actor, code: str, request: PaperBallotRequest, *, ip: str | None
 ) -> PaperBallotOut:
@@ -796,6 +824,7 @@ async def _paper(
             )
         except BallotError as exc:
             raise from_ballot_error(exc) from None
+        revoked = await _revoked_without_replacement(session, info, request.member_id)
         _, previous = await _lock_member(session, info, member_id=request.member_id)
         _check_duplicates(info, request.member_id, Channel.PAPER, previous)
         paper, index = await append(
@@ -836,7 +865,12 @@ async def _paper(
             "ballot.paper",
             estate_id=info.meeting.estate_id,
             target=f"meeting:{code}",
-            details={"member": request.member_id, "index": index, "sheet": sheet},
+            details={
+                "member": request.member_id,
+                "index": index,
+                "sheet": sheet,
+                "credential_revoked": revoked,
+            },
             ip=ip,
         )
     await _publish_turnout(ctx, info.meeting.code)
