@@ -973,11 +973,15 @@ class _Checks:
             book: KeyBook | None = KeyBook.from_roster(notice.roster)
         except KeyBookError:
             book = None  # check 9 reports it; keys cannot be placed in time
-        # Objections are few: walk the log once, moving the key book past each
-        # credential change (an inconsistent change is check 9's finding).
+        # Objections and credential changes are few: take them in log order,
+        # moving the key book past each change (an inconsistent change is
+        # check 9's finding), and note who held each objection's key then.
         key_holder: dict[int, str | None] = {}
         if book is not None:
-            for entry in self.s.entries:
+            changes: list[Entry] = [*self._of(CredentialRevokedEntry)]
+            changes += self._of(CredentialReplacedEntry)
+            events = sorted([*changes, *objections], key=lambda e: e.index)
+            for entry in events:
                 if isinstance(entry, _CREDENTIAL_CHANGES):
                     with contextlib.suppress(KeyBookError):
                         book.apply(entry)

@@ -325,3 +325,21 @@ def test_objection_passed_off_as_the_owners_without_a_signature_is_caught(
     entries[objection.index] = msgspec.structs.replace(objection, signature=None)
     bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
     assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_owner_objection_signed_after_the_key_was_revoked_is_caught(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    assert objection.key is not None
+    assert objection.member is not None
+    revoked = credential_revoked_entry(
+        meeting=objection.meeting,
+        index=objection.index,
+        time=parse_time(objection.time),
+        member=objection.member,
+        key=PublicKey.from_hex(objection.key),
+        reason="tampered",
+    )
+    position = objection.index
+    entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
+    assert _first(report) == ("signatures", position + 1)
