@@ -43,6 +43,7 @@ class Domain(StrEnum):
     TALLY = "owner-vote/tally/v1"
     APPROVAL = "owner-vote/approval/v1"
     CERTIFICATION = "owner-vote/certification/v1"
+    OBJECTION = "owner-vote/objection/v1"
     ENTRY = "owner-vote/entry/v1"
     CREDENTIAL_CHANGE = "owner-vote/credential-change/v1"
 

@@ -26,6 +26,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from crypto.canonical import MAX_SAFE_INTEGER
 from votes.model import (
     DEVELOPER_MEMBER_ID,
     AreaSource,
@@ -45,9 +46,15 @@ from votes.tabular import (
     bind_columns,
     normalize_text,
     read_table,
+    text_problem,
 )
 
 __all__ = [
+    "MAX_AREA",
+    "MAX_BUILDING",
+    "MAX_MEMBER_ID",
+    "MAX_OWNER_KEY",
+    "MAX_UNIT_NUMBER",
     "ROSTER_COLUMNS",
     "AreaError",
     "RosterImport",
@@ -65,12 +72,26 @@ __all__ = [
     "weighted_areas",
 ]
 
+#: The longest values the database stores (votes/storage/models: ``units.number``,
+#: ``buildings.name`` and the member ids, ``unit_owners.owner_key``); a test keeps
+#: them equal. A unit number leaves room for the ``member:`` prefix of the member
+#: id made from it. Longer values are problem rows, so SQLite (which ignores
+#: VARCHAR sizes) and PostgreSQL accept and refuse the same files.
+MAX_MEMBER_ID = 100
+MAX_UNIT_NUMBER = MAX_MEMBER_ID - len("member:")
+MAX_BUILDING = 100
+MAX_OWNER_KEY = 200
+
+#: The largest area of a unit, and of all units together, in 0.01 m²: record
+#: integers are exact in every JSON reader only up to 2**53 - 1 (docs/verification.md).
+MAX_AREA = MAX_SAFE_INTEGER
+
 ROSTER_COLUMNS: tuple[Column, ...] = (
-    Column("unit", ("房号",), required=True),
-    Column("building", ("楼栋",)),
+    Column("unit", ("房号",), required=True, max_length=MAX_UNIT_NUMBER),
+    Column("building", ("楼栋",), max_length=MAX_BUILDING),
     Column("area", ("面积", "专有部分面积", "建筑面积"), required=True),
-    Column("owner", ("业主",), required=True),
-    Column("co_owners", ("共有人",)),
+    Column("owner", ("业主",), required=True, max_length=MAX_OWNER_KEY),
+    Column("co_owners", ("共有人",), max_length=MAX_OWNER_KEY),  # each key
     Column("kind", ("类型",)),
     Column("status", ("状态",)),
     Column("area_source", ("面积来源",)),
@@ -95,6 +116,7 @@ _SOURCE_WORDS = {
 }
 
 _KEY_SEPARATORS = re.compile(r"[;；]")
+_COLUMN = {column.name: column for column in ROSTER_COLUMNS}
 
 
 # --------------------------------------------------------------------------- areas
@@ -119,7 +141,8 @@ def parse_area(text: str) -> int:
 
     Accepts ``89``, ``89.5``, ``89.50``, ``1,234.56`` (strict thousands groups);
     refuses empty text, anything non-numeric (including exponents and units),
-    more than two decimals, zero and negative values.
+    more than two decimals, zero and negative values, and areas above
+    :data:`MAX_AREA` (``area-too-large``).
     """
     value = normalize_text(text)
     if not value:
@@ -128,6 +151,11 @@ def parse_area(text: str) -> int:
     if match is None or match.group(3) == "":
         raise AreaError("area-not-a-number", f"面积不是数字 area is not a number: '{value}'")
     sign, whole, decimals = match.group(1), match.group(2).replace(",", ""), match.group(3) or ""
+    # Compared by length first: int() of thousands of digits is slow, or refused.
+    if len(whole.lstrip("0")) > len(str(MAX_AREA // 100)):
+        if sign == "-":
+            raise AreaError("area-not-positive", f"面积为负数 area is negative: '{value}'")
+        raise _too_large(value)
     if len(decimals) > 2:
         raise AreaError(
             "area-too-precise",
@@ -138,7 +166,17 @@ def parse_area(text: str) -> int:
         raise AreaError("area-not-positive", f"面积为负数 area is negative: '{value}'")
     if centiares == 0:
         raise AreaError("area-not-positive", f"面积为零 area is zero: '{value}'")
+    if centiares > MAX_AREA:
+        raise _too_large(value)
     return centiares
+
+
+def _too_large(value: str) -> AreaError:
+    return AreaError(
+        "area-too-large",
+        f"面积过大（最大 {format_area(MAX_AREA)}） area is larger than "
+        f"{format_area(MAX_AREA)} m²: '{value}'",
+    )
 
 
 def format_area(centiares: int) -> str:
@@ -325,12 +363,21 @@ def _parse_row(
     def problem(name: str, code: str, message: str) -> None:
         problems.append(Problem(row.row, bound.column_of(name), code, message))
 
+    def stored(name: str, value: str) -> bool:
+        """False (with a problem) if ``value`` does not fit the storage column."""
+        found = text_problem(value, _COLUMN[name])
+        if found is not None:
+            problem(name, *found)
+        return found is None
+
     before = len(problems)
     number = normalize_text(bound.cell(row, "unit"))
     if not bound.has("unit"):
         pass  # reported once as a missing column
     elif not number:
         problem("unit", "empty-unit", "房号为空 unit number is empty")
+    elif not stored("unit", number):
+        pass
     elif number in first_row_of:
         problem(
             "unit",
@@ -358,7 +405,15 @@ def _parse_row(
                 f"业主列只能填一个业主，其他人填共有人列 owner must be one key "
                 f"(put further owners in 共有人 co_owners): '{owner}'",
             )
-    owners = frozenset([owner, *split_keys(bound.cell(row, "co_owners"))])
+        else:
+            stored("owner", owner)
+    co_owners = split_keys(bound.cell(row, "co_owners"))
+    for key in co_owners:
+        if not stored("co_owners", key):
+            break  # one problem per cell
+    owners = frozenset([owner, *co_owners])
+    building = normalize_text(bound.cell(row, "building"))
+    stored("building", building)
 
     kind = _parse_enum(bound.cell(row, "kind"), UnitKind, _KIND_WORDS, UnitKind.RESIDENTIAL)
     if kind is None:
@@ -391,7 +446,7 @@ def _parse_row(
         return None
     return Unit(
         number=number,
-        building=normalize_text(bound.cell(row, "building")),
+        building=building,
         area=area,
         owners=owners,
         kind=kind,
@@ -462,10 +517,22 @@ def import_roster_table(table: Table) -> RosterImport:
     bound, problems = bind_columns(table, ROSTER_COLUMNS)
     first_row_of: dict[str, int] = {}
     units: list[Unit] = []
+    total = 0
     for row in table.rows:
         unit = _parse_row(bound, row, first_row_of, problems)
         if unit is not None:
             units.append(unit)
+            total += unit.area
+            if total > MAX_AREA >= total - unit.area:  # reported once, where it overflows
+                problems.append(
+                    Problem(
+                        row.row,
+                        bound.column_of("area"),
+                        "area-total-too-large",
+                        f"全部房屋面积合计超过 {format_area(MAX_AREA)} m² "
+                        f"the units' total area exceeds {format_area(MAX_AREA)} m²",
+                    )
+                )
     if not table.rows:
         problems.append(Problem(0, None, "no-units", "名册没有任何房屋 the roster has no units"))
     if problems:

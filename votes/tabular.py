@@ -41,6 +41,7 @@ __all__ = [
     "parse_csv",
     "raise_if",
     "read_table",
+    "text_problem",
 ]
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -66,6 +67,34 @@ class Table:
 def normalize_text(value: str) -> str:
     """Identifier text as compared by importers: NFKC (full-width ``１`` -> ``1``), trimmed."""
     return unicodedata.normalize("NFKC", value).strip()
+
+
+# Unicode control characters (category Cc: C0, DEL, C1). PostgreSQL refuses NUL in
+# text while SQLite stores it; no identifier should hold any of them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def text_problem(value: str, column: Column) -> tuple[str, str] | None:
+    """(code, message) if a normalised identifier ``value`` cannot be stored as is.
+
+    ``control-character`` for a control character (invisible, and refused by
+    PostgreSQL but not SQLite for NUL), ``too-long`` beyond ``column.max_length``
+    characters: every backend then accepts and refuses the same files.
+    """
+    if _CONTROL.search(value):
+        return (
+            "control-character",
+            f"{column.aliases[0] if column.aliases else column.name}含有控制字符 "
+            f"{column.name} contains a control character",
+        )
+    if column.max_length is not None and len(value) > column.max_length:
+        return (
+            "too-long",
+            f"{column.aliases[0] if column.aliases else column.name}过长"
+            f"（{len(value)} 个字符，最多 {column.max_length} 个） "
+            f"{column.name} is {len(value)} characters long; at most {column.max_length}",
+        )
+    return None
 
 
 _UNIT_SUFFIX = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
@@ -218,11 +247,16 @@ def read_table(path: Path | str) -> Table:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column an importer understands: canonical English name plus accepted other headers."""
+    """A column an importer understands: canonical English name plus accepted other headers.
+
+    ``max_length`` is the most characters one value of the column may have (after
+    :func:`normalize_text`), when it is stored in a column of that size.
+    """
 
     name: str
     aliases: tuple[str, ...] = ()
     required: bool = False
+    max_length: int | None = None
 
     @property
     def label(self) -> str:

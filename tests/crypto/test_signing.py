@@ -55,6 +55,7 @@ def test_domains_are_the_agreed_strings() -> None:
         "CERTIFICATION": "owner-vote/certification/v1",
         "ENTRY": "owner-vote/entry/v1",
         "CREDENTIAL_CHANGE": "owner-vote/credential-change/v1",
+        "OBJECTION": "owner-vote/objection/v1",
     }
 
 

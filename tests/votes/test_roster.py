@@ -25,6 +25,11 @@ from votes.model import (
 )
 from votes.problems import InputError
 from votes.roster import (
+    MAX_AREA,
+    MAX_BUILDING,
+    MAX_MEMBER_ID,
+    MAX_OWNER_KEY,
+    MAX_UNIT_NUMBER,
     AreaError,
     Weight,
     format_area,
@@ -35,6 +40,7 @@ from votes.roster import (
     parse_area,
     read_roster,
 )
+from votes.storage import models as storage
 
 REPO = Path(__file__).resolve().parents[2]
 HUAFU = REPO / "examples" / "huafu"
@@ -110,6 +116,9 @@ def test_area_text_becomes_exact_hundredths(text: str, centiares: int) -> None:
         ("0.00", "area-not-positive"),
         ("-0", "area-not-positive"),
         ("-5.5", "area-not-positive"),
+        ("90071992547409.92", "area-too-large"),
+        ("9" * 5000, "area-too-large"),
+        ("-" + "9" * 5000, "area-not-positive"),
     ],
 )
 def test_bad_area_text_is_refused_with_its_code(text: str, code: str) -> None:
@@ -257,6 +266,13 @@ def test_unknown_columns_are_warnings_not_errors(tmp_path: Path) -> None:
         ("1-102,1,89.5,O9,,villa,,", (3, "kind", "unknown-kind")),
         ("1-102,1,89.5,O9,,,rented,", (3, "status", "unknown-status")),
         ("1-102,1,89.5,O9,,,,guess", (3, "area_source", "unknown-area-source")),
+        ("1-102,1,99999999999999999999,O9,,,,", (3, "area", "area-too-large")),
+        ("1" * 94 + ",1,89.5,O9,,,,", (3, "unit", "too-long")),
+        ("1-102," + "楼" * 101 + ",89.5,O9,,,,", (3, "building", "too-long")),
+        ("1-102,1,89.5," + "O" * 201 + ",,,,", (3, "owner", "too-long")),
+        ("1-102,1,89.5,O9,O8;" + "O" * 201 + ",,,", (3, "co_owners", "too-long")),
+        ("1-1\x0002,1,89.5,O9,,,,", (3, "unit", "control-character")),
+        ("1-102,1,89.5,O\x009,,,,", (3, "owner", "control-character")),
     ],
 )
 def test_each_bad_cell_is_reported_with_row_and_column(
@@ -264,6 +280,42 @@ def test_each_bad_cell_is_reported_with_row_and_column(
 ) -> None:
     path = _csv(tmp_path, "1-101,1,89.5,O1,,,,", row)
     assert _problems(path) == [expected]
+
+
+def test_longest_storable_values_are_accepted(tmp_path: Path) -> None:
+    number = "1" * MAX_UNIT_NUMBER
+    row = f"{number},{'楼' * MAX_BUILDING},89.5,{'O' * MAX_OWNER_KEY},{'C' * MAX_OWNER_KEY},,,"
+    roster = read_roster(_csv(tmp_path, row))
+    assert [m.id for m in roster.members] == [f"member:{number}"]
+    assert len(roster.members[0].id) == MAX_MEMBER_ID
+
+
+def test_total_area_above_the_record_limit_is_a_problem_on_the_row_that_crosses_it(
+    tmp_path: Path,
+) -> None:
+    half = format_area(MAX_AREA // 2 + 1)
+    path = _csv(tmp_path, f"1-101,1,{half},O1,,,,", f"1-102,1,{half},O2,,,,", "1-103,1,1,O3,,,,")
+    assert _problems(path) == [(3, "area", "area-total-too-large")]
+
+
+def test_roster_limits_are_the_storage_column_sizes() -> None:
+    def size(column: object) -> int:
+        length = column.type.length  # type: ignore[attr-defined]
+        assert isinstance(length, int)
+        return length
+
+    tables = storage.Base.metadata.tables
+    assert size(tables["units"].c.number) >= MAX_UNIT_NUMBER
+    assert size(tables["buildings"].c.name) == MAX_BUILDING
+    assert size(tables["unit_owners"].c.owner_key) == MAX_OWNER_KEY
+    for column in (
+        tables["voting_members"].c.id,
+        tables["units"].c.member_id,
+        tables["roster_members"].c.member_id,
+        tables["credentials"].c.member_id,
+        tables["objections"].c.member_id,
+    ):
+        assert size(column) == MAX_MEMBER_ID
 
 
 def test_problem_names_the_column_as_written_in_the_file(tmp_path: Path) -> None:

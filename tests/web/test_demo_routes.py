@@ -289,7 +289,11 @@ async def test_owner_files_a_signed_objection_and_staff_see_it(
     )
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/objections",
-        json={"body": body.decode(), "signature": key.sign(OBJECTION_DOMAIN, body).hex()},
+        json={
+            "body": body.decode(),
+            "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
+            "text": "我的房屋面积登记有误",
+        },
     )
     assert response.status_code == 201, response.text
     assert response.json()["member_id"] == letter.member_id
@@ -312,9 +316,35 @@ async def test_objection_with_a_forged_signature_is_refused(
     )
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/objections",
-        json={"body": body.decode(), "signature": "00" * 64},
+        json={"body": body.decode(), "signature": "00" * 64, "text": "x"},
     )
     assert response.status_code in (403, 422)
+
+
+async def test_replayed_signed_objection_is_refused_with_409(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    key = derive_signing_key(meeting["id"], parse_secret(demo.letters[0].code))
+    body = objection_body(
+        meeting=meeting["id"],
+        member=key.public_key.hex(),
+        subject="procedure",
+        text="公告张贴时间不足",
+        nonce=secrets.token_hex(16),
+    )
+    request = {
+        "body": body.decode(),
+        "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
+        "text": "公告张贴时间不足",
+    }
+    url = f"/api/v1/meetings/{demo.meeting_code}/objections"
+    assert (await client.post(url, json=request)).status_code == 201
+    replay = await client.post(url, json=request)
+    assert (replay.status_code, replay.json()["code"]) == (409, "objection_replayed")
+    await _login(client, demo, "officer")
+    listed = await client.get(url)
+    assert len(listed.json()) == 1
 
 
 async def test_objection_list_needs_login(client: AsyncTestClient[Litestar], demo: Any) -> None:

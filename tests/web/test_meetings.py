@@ -62,7 +62,7 @@ async def test_motion_cannot_change_after_submission(s: Scenario) -> None:
     assert response.json()["code"] == "invalid_transition"
 
 
-async def test_create_meeting_on_another_estate_is_403(s: Scenario) -> None:
+async def test_create_meeting_on_a_missing_estate_is_404(s: Scenario) -> None:
     await s.until("roster")
     await s.as_user("conv")
     response = await s.client.post(
@@ -75,8 +75,8 @@ async def test_create_meeting_on_another_estate_is_403(s: Scenario) -> None:
             "close_at": "2030-01-10T00:00:00Z",
         },
     )
-    assert response.status_code in (403, 404)
-    assert response.json()["code"] in ("estate_forbidden", "estate_not_found")
+    assert response.status_code == 404
+    assert response.json()["code"] == "estate_not_found"
 
 
 async def test_letters_return_each_secret_once_with_its_url(s: Scenario) -> None:
@@ -94,13 +94,28 @@ async def test_submit_by_an_officer_is_refused(s: Scenario) -> None:
     assert response.json()["code"] == "role_forbidden"
 
 
-async def test_approval_by_an_officer_of_another_subdistrict_is_403(s: Scenario) -> None:
+async def test_approval_by_an_officer_of_another_subdistrict_is_answered_as_missing(
+    s: Scenario,
+) -> None:
     await s.until("submitted")
     body = await s.approval_body()  # a valid signature by the right officer's key
     await s.as_user("stranger")
     response = await s.client.post(f"/api/v1{s.m}/approve", json=body)
-    assert response.status_code == 403
-    assert response.json()["code"] == "subdistrict_forbidden"
+    missing = await s.client.post("/api/v1/meetings/nosuchcode/approve", json=body)
+    assert (response.status_code, response.json()["code"]) == (404, "meeting_not_found")
+    assert response.json()["message"] == missing.json()["message"].replace("nosuchcode", s.code)
+
+
+async def test_meeting_of_another_subdistrict_is_answered_as_missing(s: Scenario) -> None:
+    await s.until("submitted")
+    await s.as_user("stranger")
+    response = await s.client.get(f"/api/v1{s.m}")
+    missing = await s.client.get("/api/v1/meetings/nosuchcode")
+    assert (response.status_code, missing.status_code) == (404, 404)
+    assert response.json() == {
+        **missing.json(),
+        "message": missing.json()["message"].replace("nosuchcode", s.code),
+    }
 
 
 async def test_approval_with_a_bad_signature_is_403(s: Scenario) -> None:

@@ -109,6 +109,7 @@ __all__ = [
     "motion_to_wire",
     "notice_entry",
     "objection_answer_entry",
+    "objection_body",
     "objection_entry",
     "open_entry",
     "owner_tag",
@@ -142,6 +143,7 @@ OwnerTag = Annotated[str, msgspec.Meta(min_length=16, max_length=16)]
 KeyId = Annotated[str, msgspec.Meta(min_length=8, max_length=8)]
 Area = Annotated[int, msgspec.Meta(gt=0, le=MAX_SAFE_INTEGER)]
 Item = Annotated[int, msgspec.Meta(ge=1, le=9)]
+ObjectionNonce = Annotated[str, msgspec.Meta(min_length=32, max_length=32)]
 Positive = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INTEGER)]
 Disclosure = Literal["anonymous", "open-roll"]
 
@@ -303,9 +305,22 @@ class ProxyBallotEntry(_Entry, tag="proxy-ballot"):
 
 
 class ObjectionEntry(_Entry, tag="objection"):
+    """An objection, filed either by an owner or by staff (exactly one of the two forms).
+
+    Owner-filed: ``key``, ``nonce`` and ``signature`` are the owner's signed request
+    (Domain.OBJECTION over :func:`objection_body`), ``member`` the roster member whose
+    active key ``key`` is, ``staff`` null. Staff-filed (a paper or in-person
+    objection): ``staff`` names who recorded it, ``member`` the member it was lodged
+    for (or null), the three signature fields null.
+    """
+
     subject: Literal["roster", "agenda", "procedure", "tally", "other"]
     member: Name | None
     document: Hash32  # SHA-256 of the written objection
+    staff: Name | None  # who recorded a staff-filed objection; null when the owner filed it
+    key: PublicKeyHex | None  # owner-filed: the member's credential key that signed
+    nonce: ObjectionNonce | None  # owner-filed: 32 hex, unique per member in the meeting
+    signature: SignatureHex | None  # owner-filed: member key, Domain.OBJECTION
 
 
 class ObjectionAnswerEntry(_Entry, tag="objection-answer"):
@@ -847,6 +862,26 @@ def proxy_ballot_entry(
     )
 
 
+def objection_body(*, meeting: str, key: str, subject: str, document: str, nonce: str) -> bytes:
+    """What an owner signs (Domain.OBJECTION) to file an objection.
+
+    ``key`` is the owner's credential public key (64 hex) and ``document`` the
+    SHA-256 (64 hex) of the written objection: the body commits to the text
+    without the log having to carry it, so a verifier rebuilds these exact
+    bytes from the objection entry and checks the owner's signature offline.
+    """
+    return canonical(
+        {
+            "v": FORMAT_VERSION,
+            "meeting": meeting,
+            "member": key,
+            "subject": subject,
+            "document": document,
+            "nonce": nonce,
+        }
+    )
+
+
 def objection_entry(
     *,
     meeting: str,
@@ -855,7 +890,18 @@ def objection_entry(
     subject: Literal["roster", "agenda", "procedure", "tally", "other"],
     member: str | None,
     document: bytes,
+    staff: str | None = None,
+    key: PublicKey | None = None,
+    nonce: str | None = None,
+    signature: bytes | None = None,
 ) -> ObjectionEntry:
+    """An objection: pass ``staff`` for one recorded by staff, else the owner's
+    ``key``, ``nonce`` and ``signature`` (over :func:`objection_body`)."""
+    owner = (key, nonce, signature)
+    by_staff = staff is not None and owner == (None, None, None)
+    by_owner = staff is None and None not in owner
+    if not (by_staff or by_owner):
+        raise ValueError("an objection is either staff-recorded or signed by the owner")
     return ObjectionEntry(
         v=FORMAT_VERSION,
         meeting=meeting,
@@ -864,6 +910,10 @@ def objection_entry(
         subject=subject,
         member=member,
         document=sha256_hex(document),
+        staff=staff,
+        key=None if key is None else key.hex(),
+        nonce=nonce,
+        signature=None if signature is None else signature.hex(),
     )
 
 

@@ -54,6 +54,7 @@ from votes.record.entries import (
     entry_bytes,
     notice_entry,
     objection_answer_entry,
+    objection_body,
     objection_entry,
     open_entry,
     owner_tag,
@@ -385,14 +386,31 @@ def simulate(
         )
     )
     keys[lost] = new_key
+    # An owner objects to the roster, signing the request with their credential key;
+    # the nonce is derived (not drawn from rng) so the ballots stay the same.
+    objector = roster.members[-1].id
+    objection_text = b"simulated objection to a roster entry"
+    objection_nonce = _seed(f"objection-{objector}", seed)[:16].hex()
     objection = rec.append(
         objection_entry(
             meeting=meeting,
             index=rec.next_index,
             time=notice_at + timedelta(days=5),
             subject="roster",
-            member=roster.members[-1].id,
-            document=b"simulated objection to a roster entry",
+            member=objector,
+            document=objection_text,
+            key=keys[objector].public_key,
+            nonce=objection_nonce,
+            signature=keys[objector].sign(
+                Domain.OBJECTION,
+                objection_body(
+                    meeting=meeting,
+                    key=keys[objector].public_key.hex(),
+                    subject="roster",
+                    document=hashlib.sha256(objection_text).hexdigest(),
+                    nonce=objection_nonce,
+                ),
+            ),
         )
     )
     rec.append(
@@ -498,6 +516,7 @@ def simulate(
             subject="tally",
             member=roster.members[0].id,
             document=b"simulated objection to the tally",
+            staff="staff-1",  # handed in on paper and recorded by staff
         )
     )
     rec.append(

@@ -9,6 +9,7 @@ member or officer signatures).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import multiprocessing
@@ -76,6 +77,7 @@ from votes.record.entries import (
     entry_bytes,
     entry_rows,
     motion_from_wire,
+    objection_body,
     roster_from_wire,
     roster_root,
     signed_entry_body,
@@ -89,6 +91,7 @@ from votes.record.wire import (
     all_times,
     canonical,
     format_time,
+    is_hex,
     is_time,
     parse_time,
     plain_json,
@@ -128,7 +131,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(7, "roster", "业主名册与归并", "roster root and member grouping"),
     CheckSpec(8, "approval", "街道办审核签名", "officer approval"),
     CheckSpec(9, "credentials", "凭证作废与补发", "credential revocations and replacements"),
-    CheckSpec(10, "signatures", "选票签名", "ballot signatures"),
+    CheckSpec(10, "signatures", "选票与异议签名", "ballot and objection signatures"),
     CheckSpec(11, "ballots", "选票内容与凭证", "ballot contents and credentials"),
     CheckSpec(12, "voting-period", "投票期", "voting period"),
     CheckSpec(13, "effective", "有效票（每户一票）", "effective ballots (one per member)"),
@@ -988,10 +991,116 @@ class _Checks:
                 Finding(index, f"the signature on ballot entry {index} does not verify")
             )
         self.s.bad_signatures = bad
-        return (
+        summary = (
             f"{work.member_signatures} member signatures and {work.paper_signatures} "
             "paper-ballot service signatures valid"
         )
+        objections = self._of(ObjectionEntry)
+        if objections:
+            signed = self._objection_signatures(findings, objections)
+            summary += (
+                f"; {signed} owner objection signature(s) valid, "
+                f"{len(objections) - signed} objection(s) recorded by staff"
+            )
+        return summary
+
+    def _objection_signatures(
+        self, findings: list[Finding], objections: list[ObjectionEntry]
+    ) -> int:
+        """Check 10 for objections (docs/verification.md §objection): each is either
+        recorded by named staff or signed by the owner; an owner's signature
+        verifies over the objection body rebuilt from the entry, by the key that
+        was the named member's active key at that position; no member's nonce
+        repeats (a replayed request). Returns how many owner signatures verified."""
+        notice = self._need_notice()
+        members = {m.id for m in notice.roster.members}
+        try:
+            book: KeyBook | None = KeyBook.from_roster(notice.roster)
+        except KeyBookError:
+            book = None  # check 9 reports it; keys cannot be placed in time
+        # Objections and credential changes are few: take them in log order,
+        # moving the key book past each change (an inconsistent change is
+        # check 9's finding), and note who held each objection's key then.
+        key_holder: dict[int, str | None] = {}
+        if book is not None:
+            changes: list[Entry] = [*self._of(CredentialRevokedEntry)]
+            changes += self._of(CredentialReplacedEntry)
+            events = sorted([*changes, *objections], key=lambda e: e.index)
+            for entry in events:
+                if isinstance(entry, _CREDENTIAL_CHANGES):
+                    with contextlib.suppress(KeyBookError):
+                        book.apply(entry)
+                elif isinstance(entry, ObjectionEntry) and entry.key is not None:
+                    key_holder[entry.index] = book.active.get(entry.key)
+        nonces: set[tuple[str, str]] = set()
+        signed = 0
+        for entry in objections:
+            at = entry.index
+            owner = (entry.key, entry.nonce, entry.signature)
+            if entry.staff is not None:
+                if owner != (None, None, None):
+                    findings.append(
+                        Finding(at, f"objection {at} is recorded by staff but carries owner fields")
+                    )
+                elif entry.member is not None and entry.member not in members:
+                    findings.append(
+                        Finding(at, f"objection {at} names unknown member {entry.member!r}")
+                    )
+                continue
+            if entry.key is None or entry.nonce is None or entry.signature is None:
+                findings.append(
+                    Finding(
+                        at, f"objection {at} is neither recorded by staff nor signed by an owner"
+                    )
+                )
+                continue
+            if not (
+                is_hex(entry.key, 64) and is_hex(entry.nonce, 32) and is_hex(entry.signature, 128)
+            ):
+                findings.append(
+                    Finding(at, f"objection {at}: key, nonce or signature is not lower-case hex")
+                )
+                continue
+            holder = key_holder.get(at) if book is not None else None
+            if entry.member is None or holder != entry.member:
+                findings.append(
+                    Finding(
+                        at,
+                        f"objection {at}: key {entry.key[:16]}… is not the active credential "
+                        f"of member {entry.member!r} at that point of the log",
+                    )
+                )
+                continue
+            body = objection_body(
+                meeting=entry.meeting,
+                key=entry.key,
+                subject=entry.subject,
+                document=entry.document,
+                nonce=entry.nonce,
+            )
+            try:
+                valid = PublicKey.from_hex(entry.key).verify(
+                    Domain.OBJECTION, body, _hex(entry.signature)
+                )
+            except (ValueError, nacl.exceptions.CryptoError):
+                valid = False
+            if not valid:
+                findings.append(
+                    Finding(at, f"the owner's signature on objection {at} does not verify")
+                )
+                continue
+            if (entry.member, entry.nonce) in nonces:
+                findings.append(
+                    Finding(
+                        at,
+                        f"objection {at} repeats an earlier objection nonce of member "
+                        f"{entry.member!r} (a replayed request)",
+                    )
+                )
+                continue
+            nonces.add((entry.member, entry.nonce))
+            signed += 1
+        return signed
 
     # ------------------------------------------------------------------ 11
 

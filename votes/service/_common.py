@@ -25,9 +25,9 @@ from votes.record.entries import (
     decode_entry,
     entry_bytes,
 )
-from votes.service.actors import Actor, require_estate, require_role, require_subdistrict
+from votes.service.actors import Actor, meeting_not_found, require_estate, require_role
 from votes.service.context import ServiceContext
-from votes.service.errors import Conflict, Invalid, NotFound
+from votes.service.errors import Conflict, Invalid
 from votes.service.schemas import TransitionOut
 from votes.storage import append_entry, get_entries, get_head
 from votes.storage.models import (
@@ -57,6 +57,7 @@ __all__ = [
     "locked",
     "meeting_settings",
     "require_convener",
+    "require_meeting_scope",
     "require_officer",
     "roster_of",
     "schedule_rules",
@@ -97,9 +98,7 @@ async def find_meeting(
         if where is None:
             directory = await session.get(MeetingCode, code)
             if directory is None:
-                raise NotFound(
-                    "meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist"
-                )
+                raise meeting_not_found(code)
             where = (directory.estate_id, directory.meeting_id)
             if len(_DIRECTORY) > 10000:
                 _DIRECTORY.clear()
@@ -117,7 +116,7 @@ async def find_meeting(
         if row is not None:
             return MeetingInfo(meeting=row[0], estate=row[1])
         _DIRECTORY.pop(code, None)
-    raise NotFound("meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist")
+    raise meeting_not_found(code)
 
 
 def invalid_transition(meeting: Meeting, action: str, allowed: Sequence[MeetingState]) -> Conflict:
@@ -374,16 +373,30 @@ CONVENERS = (StaffRole.CONVENER, StaffRole.OPERATOR)
 _DAY = timedelta(days=1)
 
 
+def require_meeting_scope(actor: Actor, info: MeetingInfo) -> None:
+    """Any staff whose scope holds the meeting's estate; else the meeting's own 404.
+
+    Scope comes before role everywhere: staff outside the scope get exactly the
+    answer a nonexistent meeting code gets, whatever their role (actors.py).
+    """
+    require_estate(
+        actor,
+        info.estate.id,
+        info.estate.subdistrict_id,
+        hidden=meeting_not_found(info.meeting.code),
+    )
+
+
 def require_convener(actor: Actor, info: MeetingInfo) -> None:
     """A convener of the meeting's estate, or an operator."""
+    require_meeting_scope(actor, info)
     require_role(actor, *CONVENERS)
-    require_estate(actor, info.estate.id, info.estate.subdistrict_id)
 
 
 def require_officer(actor: Actor, info: MeetingInfo) -> None:
-    """An officer of the estate's subdistrict."""
+    """An officer of the estate's subdistrict (in scope means in that subdistrict)."""
+    require_meeting_scope(actor, info)
     require_role(actor, StaffRole.OFFICER)
-    require_subdistrict(actor, info.estate.subdistrict_id)
 
 
 async def locked(session: AsyncSession, code: str) -> MeetingInfo:

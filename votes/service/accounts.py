@@ -19,7 +19,6 @@ from votes.service.actors import Actor, require_role
 from votes.service.context import ServiceContext
 from votes.service.errors import (
     Conflict,
-    Forbidden,
     Invalid,
     NotFound,
     RateLimited,
@@ -412,13 +411,11 @@ async def revoke_officer_key(
     require_role(actor, StaffRole.OFFICER, StaffRole.OPERATOR)
     async with ctx.sessions.begin() as session:
         key = await session.get(OfficerKey, key_uuid)
-        if key is None:
+        # Another officer's key is answered like a nonexistent one: an officer
+        # cannot learn which key ids exist outside their own (actors.py).
+        if key is None or (actor.role == StaffRole.OFFICER and key.officer_id != actor.staff_id):
             raise NotFound(
                 "officer_key_not_found", "找不到该密钥", f"officer key {key_uuid} does not exist"
-            )
-        if actor.role == StaffRole.OFFICER and key.officer_id != actor.staff_id:
-            raise Forbidden(
-                "officer_key_forbidden", "只能作废自己的密钥", "you can only revoke your own keys"
             )
         if key.revoked_at is None:
             key.revoked_at = ctx.now()

@@ -52,7 +52,6 @@ from votes.record.entries import (
 from votes.record.receipt import Receipt, ReceiptBody, build_receipt, receipt_bytes
 from votes.record.wire import FORMAT_VERSION, format_time
 from votes.service._common import (
-    CONVENERS,
     MeetingInfo,
     append,
     audit,
@@ -60,8 +59,9 @@ from votes.service._common import (
     load_notice,
     meeting_settings,
     owner_salt,
+    require_convener,
 )
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import Actor
 from votes.service.batching import Coalescer, GroupCommit, Lanes
 from votes.service.context import NullPublisher, ServiceContext
 from votes.service.errors import Conflict, ServiceError, from_ballot_error
@@ -748,8 +748,7 @@ def _paper_entry(
 
 
 def _staff_scope(actor: Actor, info: MeetingInfo) -> None:
-    require_role(actor, *CONVENERS)
-    require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+    require_convener(actor, info)
 
 
 async def enter_paper_ballot(
@@ -770,6 +769,34 @@ async def enter_paper_ballot(
     except _OpenFirstError:
         await _opening_first(ctx, code)
         return await _paper(ctx, actor, code, request, ip=ip)
+
+
+async def _revoked_without_replacement(
+    session: AsyncSession, info: MeetingInfo, member_id: str
+) -> bool:
+    """True iff the member's credential was revoked and no replacement is active.
+
+    Such a member may still vote on paper (docs/lifecycle.md §Paper ballots): a
+    revocation withdraws the electronic credential — a letter lost or in
+    other hands — while a paper sheet is authenticated by the owner's own
+    signature on it, checked by the staff who enter it and kept as evidence
+    (its SHA-256 is logged). A revoked credential cannot be replaced later, so
+    refusing paper would leave the owner no way to vote at all; and it would
+    not stop staff, who could as well replace the letter. The entry is flagged
+    in the audit record, where the officer and operators see it.
+    """
+    statuses = set(
+        (
+            await session.execute(
+                select(Credential.status).where(
+                    Credential.estate_id == info.meeting.estate_id,
+                    Credential.meeting_id == info.meeting.id,
+                    Credential.member_id == member_id,
+                )
+            )
+        ).scalars()
+    )
+    return bool(statuses) and CredentialStatus.ISSUED not in statuses
 
 
 async def _paper(
@@ -821,6 +848,7 @@ async def _paper(
             )
         except BallotError as exc:
             raise from_ballot_error(exc) from None
+        revoked = await _revoked_without_replacement(session, info, request.member_id)
         _, previous = await _lock_member(session, info, member_id=request.member_id)
         _check_duplicates(info, request.member_id, Channel.PAPER, previous)
         paper, index = await append(
@@ -861,7 +889,12 @@ async def _paper(
             "ballot.paper",
             estate_id=info.meeting.estate_id,
             target=f"meeting:{code}",
-            details={"member": request.member_id, "index": index, "sheet": sheet},
+            details={
+                "member": request.member_id,
+                "index": index,
+                "sheet": sheet,
+                "credential_revoked": revoked,
+            },
             ip=ip,
         )
     await _publish_turnout(ctx, info.meeting.code)

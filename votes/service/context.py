@@ -54,10 +54,18 @@ class ServiceContext:
     engine: AsyncEngine | None = None
 
     def now(self) -> datetime:
+        """The current UTC instant in whole seconds.
+
+        The log's times are whole seconds (``YYYY-MM-DDTHH:MM:SSZ``). Every time the
+        service stores, compares or shows (an objection's filing time, the
+        objection deadline, a window's end) is computed from this clock, so
+        truncating here keeps them equal to the times in the record: a deadline
+        shown as ``…:00`` is the deadline the verifier sees, never ``…:00.48``.
+        """
         moment = self.clock()
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError(f"the clock returned a naive datetime {moment!r}")
-        return moment.astimezone(UTC)
+        return moment.astimezone(UTC).replace(microsecond=0)
 
     @property
     def readers(self) -> async_sessionmaker[AsyncSession]:

@@ -32,17 +32,17 @@ from votes.record.entries import (
     credential_revoked_entry,
 )
 from votes.service._common import (
-    CONVENERS,
     MeetingInfo,
     append,
     audit,
     find_meeting,
     require_convener,
+    require_meeting_scope,
     require_officer,
     require_state,
 )
 from votes.service._officers import check_signature, officer_key
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import Actor, require_role
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
 from votes.service.schemas import (
@@ -141,8 +141,7 @@ async def issue_letters(
     """
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, *CONVENERS)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_convener(actor, info)
         require_state(info.meeting, "issue letters", MeetingState.DRAFT)
         members = await _members(session, info)
         if not members:
@@ -207,7 +206,7 @@ async def register_public_keys(
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         require_state(info.meeting, "register keys", MeetingState.DRAFT)
         known = {m.member_id for m in await _members(session, info)}
         unknown = sorted(set(parsed) - known)
@@ -508,8 +507,8 @@ async def change_request(
     """One credential change request, with the exact body the officer signs."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code)
+        require_meeting_scope(actor, info)
         require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
         return await _request_out(
             session, info.meeting, await _find_request(session, info, request_id)
         )
@@ -541,8 +540,8 @@ async def list_change_requests(
         )
         if code is not None:
             info = await find_meeting(session, code)
+            require_meeting_scope(actor, info)
             require_role(actor, StaffRole.CONVENER, StaffRole.OPERATOR, StaffRole.OFFICER)
-            require_estate(actor, info.estate.id, info.estate.subdistrict_id)
             statement = statement.where(
                 CredentialRequest.estate_id == info.meeting.estate_id,
                 CredentialRequest.meeting_id == info.meeting.id,

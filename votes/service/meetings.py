@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import PublicKey
-from votes.model import DuplicatePolicy, MotionType
+from votes.model import DuplicatePolicy, MotionType, Roster
 from votes.model import Motion as DomainMotion
 from votes.record.entries import (
     MeetingSettings,
@@ -43,13 +43,20 @@ from votes.service._common import (
     meeting_settings,
     owner_salt,
     require_convener,
+    require_meeting_scope,
     require_state,
     roster_of,
     schedule_rules,
     store_meeting_settings,
     transition_out,
 )
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import (
+    Actor,
+    estate_not_found,
+    meeting_not_found,
+    require_estate,
+    require_role,
+)
 from votes.service.approval import approval_request, approve, cosign_checkpoint, publish_notice
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
@@ -204,10 +211,8 @@ async def get_meeting(ctx: ServiceContext, code: str, actor: Actor | None = None
         info = await find_meeting(session, code)
         if not _is_public(info.meeting.state):
             if actor is None:
-                raise NotFound(
-                    "meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist"
-                )
-            require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+                raise meeting_not_found(code)
+            require_meeting_scope(actor, info)
         return await meeting_out(session, info)
 
 
@@ -370,11 +375,7 @@ async def create_draft(
     async with ctx.sessions.begin() as session:
         estate = await session.get(Estate, request.estate_id)
         if estate is None:
-            raise NotFound(
-                "estate_not_found",
-                f"小区 {request.estate_id} 不存在",
-                f"estate {request.estate_id} does not exist",
-            )
+            raise estate_not_found(request.estate_id)
         require_estate(actor, estate.id, estate.subdistrict_id)
         code = _new_code()
         while await session.get(MeetingCode, code) is not None:
@@ -588,6 +589,7 @@ async def submit(
                 "会议名册为空：请先导入小区名册并刷新",
                 "the meeting's roster is empty: import the estate roster and refresh the draft",
             )
+        _check_scopes(motions, roster)
         keys = await _active_keys(session, meeting)
         missing = [m.id for m in roster.members if m.id not in keys]
         if missing:
@@ -644,6 +646,26 @@ async def submit(
             ip=ip,
         )
         return await transition_out(session, info, index)
+
+
+def _check_scopes(motions: list[DomainMotion], roster: Roster) -> None:
+    """Every building a motion is scoped to is a building of the frozen roster.
+
+    A scope naming a building that does not exist (a typo, a building of
+    another estate) would make the motion count no unit there, silently; it
+    is refused at submission, when the roster and agenda are frozen together.
+    """
+    buildings = {unit.building for member in roster.members for unit in member.units}
+    for motion in motions:
+        unknown = sorted((motion.scope or frozenset()) - buildings)
+        if unknown:
+            raise Invalid(
+                "unknown_building",
+                f"议题 {motion.id} 的表决范围含有名册中没有的楼栋：{'、'.join(unknown)}",
+                f"motion {motion.id} is scoped to building(s) not in the roster: "
+                f"{', '.join(unknown)}",
+                details={"motion": motion.id, "buildings": unknown},
+            )
 
 
 async def _active_keys(session: AsyncSession, meeting: Meeting) -> dict[str, PublicKey]:

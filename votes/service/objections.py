@@ -3,16 +3,28 @@ officer. Every objection must be answered before the result can be certified."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crypto.canonical import CanonicalError, loads_canonical
-from crypto.signing import PublicKey, SignatureError
+from crypto.signing import Domain, PublicKey, SignatureError
 from votes.record.entries import objection_answer_entry, objection_entry
-from votes.service._common import MeetingInfo, append, audit, find_meeting, require_state
-from votes.service.actors import Actor, require_estate, require_role, require_subdistrict
+from votes.record.entries import objection_body as record_objection_body
+from votes.record.wire import is_hex
+from votes.service._common import (
+    MeetingInfo,
+    append,
+    audit,
+    find_meeting,
+    require_meeting_scope,
+    require_officer,
+    require_state,
+)
+from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
 from votes.service.results import objection_deadline, tally_record
@@ -29,7 +41,6 @@ from votes.storage.models import (
     Objection,
     ObjectionState,
     RosterMember,
-    StaffRole,
 )
 
 __all__ = [
@@ -42,7 +53,7 @@ __all__ = [
 ]
 
 #: Signing domain of an owner's objection (crypto.signing.signed_message).
-OBJECTION_DOMAIN = "owner-vote/objection/v1"
+OBJECTION_DOMAIN = Domain.OBJECTION.value
 
 #: States in which objections may be lodged (the record allows them after approval
 #: until voting closes, and after the tally until certification).
@@ -53,18 +64,19 @@ _SUBJECTS = ("roster", "agenda", "procedure", "tally", "other")
 
 
 def objection_body(*, meeting: str, member: str, subject: str, text: str, nonce: str) -> bytes:
-    """The canonical JSON an owner's phone signs (domain :data:`OBJECTION_DOMAIN`)."""
-    from crypto.canonical import canonical_json  # noqa: PLC0415
+    """The canonical JSON an owner's phone signs (domain :data:`OBJECTION_DOMAIN`).
 
-    return canonical_json(
-        {
-            "v": 1,
-            "meeting": meeting,
-            "member": member,
-            "subject": subject,
-            "text": text,
-            "nonce": nonce,
-        }
+    ``member`` is the owner's credential key (64 hex). The body carries the
+    text's SHA-256 (``document``), not the text: the log keeps only that hash,
+    and a verifier must be able to rebuild the signed bytes from the log entry
+    (votes.record.entries.objection_body).
+    """
+    return record_objection_body(
+        meeting=meeting,
+        key=member,
+        subject=subject,
+        document=hashlib.sha256(text.encode()).hexdigest(),
+        nonce=nonce,
     )
 
 
@@ -98,6 +110,16 @@ async def _check_window(ctx: ServiceContext, session: Any, info: MeetingInfo) ->
             )
 
 
+def _replayed(member_id: str) -> Conflict:
+    return Conflict(
+        "objection_replayed",
+        "该异议已提交过（同一请求不能重复提交）",
+        f"member {member_id!r} already filed an objection with this nonce; "
+        "a signed objection is recorded once",
+        details={"member_id": member_id},
+    )
+
+
 async def _record(
     ctx: ServiceContext,
     session: Any,
@@ -106,10 +128,32 @@ async def _record(
     subject: Subject,
     text: str,
     member_id: str | None,
-    staff_id: uuid.UUID | None,
+    staff: Actor | None = None,
+    owner: tuple[PublicKey, str, bytes] | None = None,
 ) -> Objection:
+    """Store the objection row, then log it (staff-recorded, or the owner's signed request)."""
     now = ctx.now()
-    _, index = await append(
+    nonce = None if owner is None else owner[1]
+    row = Objection(
+        estate_id=info.meeting.estate_id,
+        meeting_id=info.meeting.id,
+        member_id=member_id,
+        staff_id=None if staff is None else staff.staff_id,
+        subject=subject,
+        text=text,
+        nonce=nonce,
+        state=ObjectionState.OPEN,
+        created_at=now,
+    )
+    session.add(row)
+    # The row goes first: its unique (meeting, member, nonce) refuses a replay
+    # committed by another process before anything is appended to the log.
+    try:
+        await session.flush()
+    except IntegrityError:
+        assert member_id is not None
+        raise _replayed(member_id) from None
+    _, row.log_index = await append(
         ctx,
         session,
         info,
@@ -120,20 +164,12 @@ async def _record(
             subject=subject,
             member=member_id,
             document=text.encode(),
+            staff=None if staff is None else staff.username,
+            key=None if owner is None else owner[0],
+            nonce=nonce,
+            signature=None if owner is None else owner[2],
         ),
     )
-    row = Objection(
-        estate_id=info.meeting.estate_id,
-        meeting_id=info.meeting.id,
-        member_id=member_id,
-        staff_id=staff_id,
-        subject=subject,
-        text=text,
-        state=ObjectionState.OPEN,
-        log_index=index,
-        created_at=now,
-    )
-    session.add(row)
     await session.flush()
     return row
 
@@ -149,7 +185,7 @@ async def file_staff_objection(
     """An objection recorded by staff in scope (e.g. one handed in on paper)."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         await _check_window(ctx, session, info)
         if request.member_id is not None:
             member = await session.get(
@@ -168,7 +204,7 @@ async def file_staff_objection(
             subject=request.subject,
             text=request.text,
             member_id=request.member_id,
-            staff_id=actor.staff_id,
+            staff=actor,
         )
         await audit(
             session,
@@ -186,35 +222,51 @@ async def file_staff_objection(
 async def file_member_objection(
     ctx: ServiceContext, code: str, request: MemberObjectionRequest
 ) -> ObjectionOut:
-    """An owner's objection: :func:`objection_body` signed with their credential key."""
+    """An owner's objection: :func:`objection_body` signed with their credential key.
+
+    The signed body names the text by its SHA-256, which must be that of
+    ``request.text``. Its nonce is unique per member and meeting: the same
+    signed request sent again is refused (409 ``objection_replayed``), so a
+    replay never adds an objection that would need its own answer.
+    """
     try:
         body = loads_canonical(request.body.encode())
     except (CanonicalError, ValueError) as exc:
         raise Invalid(
             "bad_objection", "异议内容格式错误", f"the objection body is not canonical JSON: {exc}"
         ) from None
-    expected = {"v", "meeting", "member", "subject", "text", "nonce"}
+    expected = {"v", "meeting", "member", "subject", "document", "nonce"}
     if (
         not isinstance(body, dict)
         or set(body) != expected
         or body["v"] != 1
         or body["subject"] not in _SUBJECTS
-        or not isinstance(body["text"], str)
-        or not body["text"].strip()
-        or len(body["text"]) > 20000
+        or not all(isinstance(body[f], str) for f in ("meeting", "member", "document", "nonce"))
+        or not is_hex(body["member"], 64)
+        or not is_hex(body["document"], 64)
+        or not is_hex(body["nonce"], 32)
     ):
         raise Invalid(
             "bad_objection",
             "异议内容格式错误",
-            f"the objection body must have exactly the fields {sorted(expected)}, v 1, "
-            f"a subject among {', '.join(_SUBJECTS)} and a non-empty text",
+            f"the objection body must have exactly the fields {sorted(expected)}: v 1, "
+            f"a subject among {', '.join(_SUBJECTS)}, the member key and the document "
+            "(SHA-256 of the text) as 64 lower-case hex digits, the nonce as 32",
+        )
+    if not request.text.strip():
+        raise Invalid("bad_objection", "异议内容不能为空", "the objection text is empty")
+    if hashlib.sha256(request.text.encode()).hexdigest() != body["document"]:
+        raise Invalid(
+            "bad_objection",
+            "异议正文与签名内容不符",
+            "the text's SHA-256 is not the signed body's document",
         )
     try:
-        key = PublicKey.from_hex(str(body["member"]))
+        key = PublicKey.from_hex(body["member"])
         signature = bytes.fromhex(request.signature)
     except (SignatureError, ValueError):
         raise Invalid("bad_objection", "凭证公钥无效", "the member key is not valid") from None
-    if not key.verify(OBJECTION_DOMAIN, request.body.encode(), signature):
+    if not key.verify(Domain.OBJECTION, request.body.encode(), signature):
         raise Invalid("bad_signature", "异议签名无效", "the objection's signature does not verify")
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
@@ -234,14 +286,24 @@ async def file_member_objection(
                 "该凭证不属于本次会议的有效业主",
                 "the key is not an active credential of this meeting",
             )
+        earlier = await session.scalar(
+            select(Objection.id).where(
+                Objection.estate_id == info.meeting.estate_id,
+                Objection.meeting_id == info.meeting.id,
+                Objection.member_id == credential.member_id,
+                Objection.nonce == body["nonce"],
+            )
+        )
+        if earlier is not None:
+            raise _replayed(credential.member_id)
         row = await _record(
             ctx,
             session,
             info,
             subject=body["subject"],
-            text=body["text"],
+            text=request.text,
             member_id=credential.member_id,
-            staff_id=None,
+            owner=(key, body["nonce"], signature),
         )
         return _out(row)
 
@@ -258,8 +320,7 @@ async def answer_objection(
     """The officer's answer (upheld / rejected), logged against the objection's entry."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
-        require_role(actor, StaffRole.OFFICER)
-        require_subdistrict(actor, info.estate.subdistrict_id)
+        require_officer(actor, info)
         require_state(info.meeting, "answer an objection", *_FILING)
         row = await session.get(Objection, (info.meeting.estate_id, objection_id))
         if row is None or row.meeting_id != info.meeting.id:
@@ -310,13 +371,13 @@ async def list_objections(ctx: ServiceContext, actor: Actor, code: str) -> list[
     """The meeting's objections (staff in scope)."""
     async with ctx.readers() as session:
         info = await find_meeting(session, code)
-        require_estate(actor, info.estate.id, info.estate.subdistrict_id)
+        require_meeting_scope(actor, info)
         rows = await session.execute(
             select(Objection)
             .where(
                 Objection.estate_id == info.meeting.estate_id,
                 Objection.meeting_id == info.meeting.id,
             )
-            .order_by(Objection.created_at)
+            .order_by(Objection.log_index)
         )
         return [_out(r) for r in rows.scalars()]

@@ -17,6 +17,7 @@ from votes.service._common import (
     find_meeting,
     load_notice,
 )
+from votes.service.actors import meeting_not_found
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, Invalid, NotFound
 from votes.service.results import objection_deadline, tally_record
@@ -58,9 +59,7 @@ _PRIVATE = (MeetingState.DRAFT,)
 async def _public(session: object, code: str) -> MeetingInfo:
     info = await find_meeting(session, code)  # type: ignore[arg-type]
     if info.meeting.state in _PRIVATE:
-        raise NotFound(
-            "meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist"
-        )
+        raise meeting_not_found(code)
     return info
 
 

@@ -11,9 +11,15 @@ from sqlalchemy import delete, insert, select
 from votes.problems import InputError
 from votes.roster import RosterImport, format_area, import_roster_table
 from votes.service._common import audit
-from votes.service.actors import Actor, require_estate, require_role
+from votes.service.actors import (
+    Actor,
+    estate_not_found,
+    require_estate,
+    require_role,
+    subdistrict_not_found,
+)
 from votes.service.context import ServiceContext
-from votes.service.errors import Conflict, Invalid, NotFound, PayloadTooLarge, from_input_error
+from votes.service.errors import Conflict, Invalid, PayloadTooLarge, from_input_error
 from votes.service.schemas import (
     CreateEstateRequest,
     CreateRegionRequest,
@@ -142,11 +148,7 @@ async def create_estate(
     async with ctx.sessions.begin() as session:
         region = await session.get(Region, request.subdistrict_id)
         if region is None or region.level != RegionLevel.SUBDISTRICT:
-            raise NotFound(
-                "subdistrict_not_found",
-                f"街道 {request.subdistrict_id} 不存在",
-                f"subdistrict {request.subdistrict_id} does not exist",
-            )
+            raise subdistrict_not_found(request.subdistrict_id)
         estate = Estate(
             subdistrict_id=request.subdistrict_id,
             name=request.name,
@@ -183,9 +185,7 @@ async def get_estate(ctx: ServiceContext, actor: Actor, estate_id: int) -> Estat
     async with ctx.readers() as session:
         estate = await session.get(Estate, estate_id)
         if estate is None:
-            raise NotFound(
-                "estate_not_found", f"小区 {estate_id} 不存在", f"estate {estate_id} does not exist"
-            )
+            raise estate_not_found(estate_id)
         require_estate(actor, estate.id, estate.subdistrict_id)
         return _estate_out(estate)
 
@@ -224,9 +224,7 @@ async def import_roster(
     async with ctx.readers() as session:
         estate = await session.get(Estate, estate_id)
         if estate is None:
-            raise NotFound(
-                "estate_not_found", f"小区 {estate_id} 不存在", f"estate {estate_id} does not exist"
-            )
+            raise estate_not_found(estate_id)
         require_estate(actor, estate.id, estate.subdistrict_id)
     try:
         imported = await asyncio.to_thread(_parse_upload, filename or "roster", content)

@@ -84,8 +84,9 @@ async def tally_record(session: AsyncSession, meeting: Meeting) -> TallyRecord |
 
 
 def objection_deadline(meeting: Meeting, record: TallyRecord) -> datetime:
+    """The tally entry's time (whole seconds, as logged) plus ``objection_days``."""
     days = meeting_settings(meeting).objection_days
-    return record.created_at + timedelta(days=days)
+    return record.created_at.replace(microsecond=0) + timedelta(days=days)
 
 
 async def tally_entry_of(session: AsyncSession, info: MeetingInfo) -> TallyEntry:

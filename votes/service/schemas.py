@@ -423,12 +423,14 @@ class StaffObjectionRequest(_In):
 class MemberObjectionRequest(_In):
     """An owner's objection: canonical JSON ``body`` signed with their credential key.
 
-    Body: ``{"v":1,"meeting":id,"member":key hex,"subject":...,"text":...,"nonce":32 hex}``
-    signed with domain ``owner-vote/objection/v1``.
+    Body: ``{"v":1,"meeting":id,"member":key hex,"subject":...,"document":SHA-256 hex
+    of text,"nonce":32 hex}`` signed with domain ``owner-vote/objection/v1``; ``text``
+    is the written objection itself.
     """
 
     body: Annotated[str, msgspec.Meta(min_length=2, max_length=32768)]
     signature: Hex64
+    text: LongText
 
 
 class AnswerObjectionRequest(_In):

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from votes.record.entries import NoticeEntry, motion_from_wire, roster_from_wire
 from votes.roster import format_area, member_weight
 from votes.service._common import MeetingInfo, find_meeting, load_notice
+from votes.service.actors import meeting_not_found
 from votes.service.context import ServiceContext
-from votes.service.errors import NotFound
 from votes.service.schemas import ScopeTurnout, TurnoutOut
 from votes.storage.models import Ballot, Meeting, MeetingState
 
@@ -175,7 +175,5 @@ async def turnout(ctx: ServiceContext, code: str) -> TurnoutOut:
     async with ctx.readers() as session:
         info = await find_meeting(session, code)
         if info.meeting.state in _BEFORE_NOTICE:
-            raise NotFound(
-                "meeting_not_found", f"会议 {code!r} 不存在", f"meeting {code!r} does not exist"
-            )
+            raise meeting_not_found(code)
         return await turnout_in_session(ctx, session, info)

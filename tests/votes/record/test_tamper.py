@@ -440,3 +440,77 @@ def test_revocation_signed_by_an_officer_not_in_the_bundle_is_caught_by_credenti
     entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
     report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
     assert _first(report) == ("credentials", position)
+
+
+def _owner_objection(sim: Simulation) -> ObjectionEntry:
+    return next(e for e in sim.entries if isinstance(e, ObjectionEntry) and e.key is not None)
+
+
+def test_replayed_owner_objection_is_caught_by_the_signature_check(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries.insert(objection.index + 1, objection)
+    tampered = renumber(entries, sim)
+    bundle = rebuild(sim, tampered, unchanged_prefix=objection.index + 1)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index + 1)
+
+
+def test_owner_objection_with_a_changed_subject_is_caught_by_the_signature_check(
+    sim: Simulation,
+) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, subject="tally")
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_owner_objection_attributed_to_another_member_is_caught(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    other = next(m.id for m in _notice(sim).roster.members if m.id != objection.member)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, member=other)
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_objection_passed_off_as_the_owners_without_a_signature_is_caught(
+    sim: Simulation,
+) -> None:
+    objection = _owner_objection(sim)
+    entries = list(sim.entries)
+    entries[objection.index] = msgspec.structs.replace(objection, signature=None)
+    bundle = rebuild(sim, entries, unchanged_prefix=objection.index)
+    assert _first(verify_bundle(bundle)) == ("signatures", objection.index)
+
+
+def test_owner_objection_signed_after_the_key_was_revoked_is_caught(sim: Simulation) -> None:
+    objection = _owner_objection(sim)
+    assert objection.key is not None
+    assert objection.member is not None
+    # An officer-signed revocation, so that only the objection's signature is wrong.
+    request = "ab" * 32
+    body = credential_change_body(
+        meeting=objection.meeting,
+        member=objection.member,
+        old_key=objection.key,
+        new_key=None,
+        reason="tampered",
+        request=request,
+    )
+    revoked = credential_revoked_entry(
+        meeting=objection.meeting,
+        index=objection.index,
+        time=parse_time(objection.time),
+        member=objection.member,
+        key=PublicKey.from_hex(objection.key),
+        reason="tampered",
+        request=request,
+        officer=OFFICER_NAME,
+        key_id=sim.officer.key_id.hex(),
+        signature=sim.officer_key.sign(Domain.CREDENTIAL_CHANGE, body),
+    )
+    position = objection.index
+    entries = renumber([*sim.entries[:position], revoked, *sim.entries[position:]], sim)
+    report = verify_bundle(rebuild(sim, entries, unchanged_prefix=position))
+    assert _first(report) == ("signatures", position + 1)

@@ -4,20 +4,27 @@ operators everywhere; officer keys enrolled, unrevoked, and really signing."""
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 
 from crypto.signing import Domain, SigningKey
 from tests.votes.service.conftest import Officer, World, approve_request, checkpoint_body
 from votes.service import accounts, ballots, credentials, meetings, objections, regions
+from votes.service.actors import Actor
 from votes.service.errors import ServiceError
 from votes.service.schemas import (
     AnswerObjectionRequest,
     ApproveRequest,
     CreateEstateRequest,
+    CreateMeetingRequest,
     CreateStaffRequest,
     MotionIn,
     PaperBallotRequest,
+    SignCredentialChangeRequest,
     StaffObjectionRequest,
     UpdateMeetingRequest,
 )
@@ -35,27 +42,35 @@ async def _refused(code: str, awaitable: object, status: int = 403) -> None:
 
 async def test_convener_of_another_estate_cannot_create_a_meeting_there(world: World) -> None:
     world.convener_a = world.convener_b  # draft() uses convener_a on estate A
-    await _refused("estate_forbidden", world.draft())
+    await _refused("estate_not_found", world.draft(), status=404)
 
 
 async def test_convener_of_another_estate_cannot_change_or_submit(world: World) -> None:
     code = await world.draft()
     other = world.convener_b
     await _refused(
-        "estate_forbidden",
+        "meeting_not_found",
         meetings.update_draft(world.ctx, other, code, UpdateMeetingRequest(title="x")),
+        status=404,
     )
     await _refused(
-        "estate_forbidden",
+        "meeting_not_found",
         meetings.add_motion(world.ctx, other, code, MotionIn(id="X", title="x", item=9)),
+        status=404,
     )
-    await _refused("estate_forbidden", credentials.issue_letters(world.ctx, other, code))
-    await _refused("estate_forbidden", meetings.submit(world.ctx, other, code))
+    await _refused(
+        "meeting_not_found", credentials.issue_letters(world.ctx, other, code), status=404
+    )
+    await _refused("meeting_not_found", meetings.submit(world.ctx, other, code), status=404)
 
 
 async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: World) -> None:
     code = await world.approved()
-    await _refused("estate_forbidden", meetings.publish_notice(world.ctx, world.convener_b, code))
+    await _refused(
+        "meeting_not_found",
+        meetings.publish_notice(world.ctx, world.convener_b, code),
+        status=404,
+    )
     await meetings.publish_notice(world.ctx, world.convener_a, code)
     meeting = await meetings.get_meeting(world.ctx, code)
     assert meeting.open_at is not None
@@ -66,7 +81,9 @@ async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: W
         sheet_sha256=hashlib.sha256(b"s").hexdigest(),
     )
     await _refused(
-        "estate_forbidden", ballots.enter_paper_ballot(world.ctx, world.convener_b, code, request)
+        "meeting_not_found",
+        ballots.enter_paper_ballot(world.ctx, world.convener_b, code, request),
+        status=404,
     )
 
 
@@ -77,14 +94,17 @@ async def test_convener_cannot_approve(world: World) -> None:
 
 async def test_convener_of_another_estate_cannot_import_its_roster(world: World) -> None:
     await _refused(
-        "estate_forbidden",
+        "estate_not_found",
         regions.import_roster(world.ctx, world.convener_b, world.estate_a, "r.csv", b"x"),
+        status=404,
     )
 
 
 async def test_convener_cannot_see_another_estates_draft(world: World) -> None:
     code = await world.draft()
-    await _refused("estate_forbidden", meetings.get_meeting(world.ctx, code, world.convener_b))
+    await _refused(
+        "meeting_not_found", meetings.get_meeting(world.ctx, code, world.convener_b), status=404
+    )
     listed = await meetings.list_meetings(world.ctx, world.convener_b)
     assert code not in {m.code for m in listed}
 
@@ -105,11 +125,13 @@ async def test_officer_cannot_create_a_meeting(world: World) -> None:
 async def test_officer_of_another_subdistrict_cannot_approve(world: World) -> None:
     code = await world.submitted()
     await _refused(
-        "subdistrict_forbidden", meetings.approval_request(world.ctx, world.officer_b.actor, code)
+        "meeting_not_found",
+        meetings.approval_request(world.ctx, world.officer_b.actor, code),
+        status=404,
     )
     request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
     await _refused(
-        "subdistrict_forbidden",
+        "meeting_not_found",
         meetings.approve(
             world.ctx,
             world.officer_b.actor,
@@ -118,6 +140,7 @@ async def test_officer_of_another_subdistrict_cannot_approve(world: World) -> No
                 world.officer_b, request.approval_body, request.checkpoint, world.clock.now
             ),
         ),
+        status=404,
     )
 
 
@@ -127,7 +150,7 @@ async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: Wo
         world.ctx, world.convener_a, code, StaffObjectionRequest(subject="other", text="x")
     )
     await _refused(
-        "subdistrict_forbidden",
+        "meeting_not_found",
         objections.answer_objection(
             world.ctx,
             world.officer_b.actor,
@@ -135,13 +158,15 @@ async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: Wo
             lodged.id,
             AnswerObjectionRequest(decision="rejected", text="y"),
         ),
+        status=404,
     )
     await world.to_close(code)
     await meetings.close_meeting(world.ctx, code)
     await meetings.tally_meeting(world.ctx, code)
     await _refused(
-        "subdistrict_forbidden",
+        "meeting_not_found",
         meetings.certification_request(world.ctx, world.officer_b.actor, code),
+        status=404,
     )
 
 
@@ -218,8 +243,9 @@ async def test_forged_cosignature_refused(world: World) -> None:
 async def test_officer_cannot_revoke_another_officers_key(world: World) -> None:
     keys = await accounts.list_officer_keys(world.ctx, world.officer_b.actor)
     await _refused(
-        "officer_key_forbidden",
+        "officer_key_not_found",
         accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id),
+        status=404,
     )
 
 
@@ -268,3 +294,142 @@ async def test_listings_follow_scopes(world: World) -> None:
     assert (seen_by_officer_a, seen_by_operator) == ({code_a}, {code_a, code_b})
     estates = await regions.list_estates(world.ctx, world.convener_b)
     assert [e.id for e in estates] == [world.estate_b]
+
+
+# ---------------------------------------------------------------------- probing
+#
+# Staff outside a scope must not learn which estates, meetings or keys exist:
+# each use case answers "exists but not yours" exactly as it answers "does not
+# exist" (same status, code, details, and message but for the id asked for).
+
+_MISSING_CODE = "nosuchcode"
+_MISSING_ESTATE = 987654
+
+_AnyCall = Callable[[World, Actor, str], Awaitable[object]]
+
+_MEETING_CALLS: dict[str, _AnyCall] = {
+    "get_meeting": lambda w, a, c: meetings.get_meeting(w.ctx, c, a),
+    "update_draft": lambda w, a, c: meetings.update_draft(
+        w.ctx, a, c, UpdateMeetingRequest(title="x")
+    ),
+    "add_motion": lambda w, a, c: meetings.add_motion(
+        w.ctx, a, c, MotionIn(id="X", title="x", item=9)
+    ),
+    "remove_motion": lambda w, a, c: meetings.remove_motion(w.ctx, a, c, "M1"),
+    "submit": lambda w, a, c: meetings.submit(w.ctx, a, c),
+    "issue_letters": lambda w, a, c: credentials.issue_letters(w.ctx, a, c),
+    "register_public_keys": lambda w, a, c: credentials.register_public_keys(
+        w.ctx, a, c, {"member:1-101": SigningKey.from_seed(b"\x31" * 32).public_key.hex()}
+    ),
+    "request_revocation": lambda w, a, c: credentials.request_revocation(
+        w.ctx, a, c, "member:1-101", reason="x", request_sha256="ab" * 32
+    ),
+    "request_replacement": lambda w, a, c: credentials.request_replacement(
+        w.ctx, a, c, "member:1-101", reason="x", request_sha256="ab" * 32
+    ),
+    "list_change_requests": lambda w, a, c: credentials.list_change_requests(w.ctx, a, code=c),
+    "change_request": lambda w, a, c: credentials.change_request(w.ctx, a, c, uuid.uuid4()),
+    "approve_change": lambda w, a, c: credentials.approve_change(
+        w.ctx,
+        a,
+        c,
+        uuid.uuid4(),
+        SignCredentialChangeRequest(public_key="ab" * 32, signature="cd" * 64),
+    ),
+    "refuse_change": lambda w, a, c: credentials.refuse_change(
+        w.ctx, a, c, uuid.uuid4(), reason="x"
+    ),
+    "approval_request": lambda w, a, c: meetings.approval_request(w.ctx, a, c),
+    "publish_notice": lambda w, a, c: meetings.publish_notice(w.ctx, a, c),
+    "open_meeting": lambda w, a, c: meetings.open_meeting(w.ctx, c, a),
+    "close_meeting": lambda w, a, c: meetings.close_meeting(w.ctx, c, a),
+    "tally_meeting": lambda w, a, c: meetings.tally_meeting(w.ctx, c, a),
+    "certification_request": lambda w, a, c: meetings.certification_request(w.ctx, a, c),
+    "publish_result": lambda w, a, c: meetings.publish_result(w.ctx, a, c),
+    "archive": lambda w, a, c: meetings.archive(w.ctx, a, c),
+    "enter_paper_ballot": lambda w, a, c: ballots.enter_paper_ballot(
+        w.ctx,
+        a,
+        c,
+        PaperBallotRequest(
+            member_id="member:1-101",
+            choices={"M1": "agree"},
+            sheet_sha256=hashlib.sha256(b"s").hexdigest(),
+        ),
+    ),
+    "file_staff_objection": lambda w, a, c: objections.file_staff_objection(
+        w.ctx, a, c, StaffObjectionRequest(subject="other", text="x")
+    ),
+    "list_objections": lambda w, a, c: objections.list_objections(w.ctx, a, c),
+    "answer_objection": lambda w, a, c: objections.answer_objection(
+        w.ctx, a, c, uuid.uuid4(), AnswerObjectionRequest(decision="rejected", text="y")
+    ),
+}
+
+
+async def _refusal(awaitable: Awaitable[object]) -> str:
+    with pytest.raises(ServiceError) as caught:
+        await awaitable
+    error = caught.value
+    return json.dumps(
+        [error.status, error.to_dict("zh-CN"), error.to_dict("en")], ensure_ascii=False
+    )
+
+
+def _outsiders(world: World) -> dict[str, Actor]:
+    return {"convener of estate B": world.convener_b, "officer of B": world.officer_b.actor}
+
+
+@pytest.mark.parametrize("call", sorted(_MEETING_CALLS))
+async def test_meeting_outside_the_scope_is_answered_as_nonexistent(
+    world: World, call: str
+) -> None:
+    code = await world.draft()
+    make = _MEETING_CALLS[call]
+    for who, actor in _outsiders(world).items():
+        hidden = await _refusal(make(world, actor, code))
+        missing = await _refusal(make(world, actor, _MISSING_CODE))
+        assert hidden == missing.replace(_MISSING_CODE, code), (who, hidden)
+
+
+_ESTATE_CALLS: dict[str, Callable[[World, Actor, int], Awaitable[object]]] = {
+    "get_estate": lambda w, a, e: regions.get_estate(w.ctx, a, e),
+    "import_roster": lambda w, a, e: regions.import_roster(w.ctx, a, e, "r.csv", b"x"),
+    "create_draft": lambda w, a, e: meetings.create_draft(
+        w.ctx,
+        a,
+        CreateMeetingRequest(
+            estate_id=e,
+            title="t",
+            convener="c",
+            open_at=w.clock.now + timedelta(days=16),
+            close_at=w.clock.now + timedelta(days=26),
+            motions=[MotionIn(id="M1", title="x", item=8)],
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("call", sorted(_ESTATE_CALLS))
+async def test_estate_outside_the_scope_is_answered_as_nonexistent(world: World, call: str) -> None:
+    make = _ESTATE_CALLS[call]
+    hidden = await _refusal(make(world, world.convener_b, world.estate_a))
+    missing = await _refusal(make(world, world.convener_b, _MISSING_ESTATE))
+    assert hidden == missing.replace(str(_MISSING_ESTATE), str(world.estate_a))
+
+
+async def test_another_officers_key_is_answered_as_nonexistent(world: World) -> None:
+    keys = await accounts.list_officer_keys(world.ctx, world.officer_b.actor)
+    missing_id = uuid.uuid4()
+    hidden = await _refusal(
+        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id)
+    )
+    missing = await _refusal(
+        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, missing_id)
+    )
+    assert hidden == missing.replace(str(missing_id), str(keys[0].id))
+
+
+async def test_wrong_role_within_the_scope_is_still_403(world: World) -> None:
+    code = await world.draft()
+    await _refused("role_forbidden", meetings.submit(world.ctx, world.officer_a.actor, code))

@@ -18,7 +18,7 @@ from tests.votes.service.conftest import Backend, FakeClock, World, make_context
 from votes.record.ballot import MAX_BALLOT_BYTES, BallotErrorCode
 from votes.record.receipt import ReceiptProof, verify_receipt
 from votes.record.verify import verify_bundle
-from votes.service import ballots, meetings, record, scheduler, turnout
+from votes.service import accounts, ballots, meetings, record, scheduler, turnout
 from votes.service.errors import ServiceError
 from votes.service.schemas import MeetingSettings, PaperBallotRequest, ProxyBallotRequest
 from votes.storage.models import Ballot
@@ -324,6 +324,40 @@ async def test_same_paper_sheet_again_returns_the_first_entry(world: World, open
             world.ctx, world.convener_a, open_code, _paper("member:1-101", b"s", {"M1": "oppose"})
         ),
     )
+
+
+async def test_paper_ballot_for_a_member_revoked_without_replacement_is_accepted(
+    world: World, open_code: str
+) -> None:
+    await world.revoke_credential(open_code, "member:1-101")
+    raw, sig = signed_ballot(world, open_code, "member:1-101", {"M1": "agree"})
+    await _refused("revoked_key", ballots.cast_ballot(world.ctx, open_code, raw, sig))
+    out = await ballots.enter_paper_ballot(
+        world.ctx, world.convener_a, open_code, _paper("member:1-101", b"signed sheet")
+    )
+    assert out.member_id == "member:1-101"
+    report = verify_bundle(await record.bundle(world.ctx, open_code))
+    status = {c.spec.name: c.status for c in report.checks}
+    assert [status[n] for n in ("credentials", "signatures", "ballots", "effective")] == [
+        "pass"
+    ] * 4
+
+
+async def test_paper_ballot_audit_says_whether_the_credential_was_revoked(
+    world: World, open_code: str
+) -> None:
+    await world.revoke_credential(open_code, "member:1-101")
+    for member, sheet in (("member:1-101", b"s1"), ("member:2-101", b"s2")):
+        await ballots.enter_paper_ballot(
+            world.ctx, world.convener_a, open_code, _paper(member, sheet)
+        )
+    events = await accounts.list_audit(world.ctx, world.operator, estate_id=world.estate_a)
+    flags = {
+        e.details["member"]: e.details["credential_revoked"]
+        for e in events
+        if e.action == "ballot.paper"
+    }
+    assert flags == {"member:1-101": True, "member:2-101": False}
 
 
 async def test_paper_ballot_for_unknown_member_or_choice_refused(

@@ -333,10 +333,10 @@ async def test_signature_by_a_key_the_officer_has_not_enrolled_is_refused(
 async def test_officer_of_another_subdistrict_cannot_sign(world: World, open_code: str) -> None:
     pending = await world.request_replacement(open_code, "member:1-101")
     error = await _refused(
-        "subdistrict_forbidden",
+        "meeting_not_found",
         world.sign_change(open_code, pending.request, officer=world.officer_b),
     )
-    assert error.status == 403
+    assert error.status == 404
 
 
 async def test_convener_cannot_sign_a_change(world: World, open_code: str) -> None:
@@ -458,7 +458,7 @@ async def test_convener_of_another_estate_cannot_see_a_meetings_requests(
 ) -> None:
     await world.request_replacement(open_code, "member:1-101")
     await _refused(
-        "estate_forbidden",
+        "meeting_not_found",
         credentials.list_change_requests(world.ctx, world.convener_b, code=open_code),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
@@ -164,6 +164,18 @@ async def test_submit_refused_without_motions(world: World) -> None:
     code = await world.draft(motions=[])
     await credentials.issue_letters(world.ctx, world.convener_a, code)
     await _refused("no_motions", meetings.submit(world.ctx, world.convener_a, code))
+
+
+async def test_submit_refused_for_a_motion_scoped_to_a_building_not_in_the_roster(
+    world: World,
+) -> None:
+    motions = [*world.motions(), MotionIn(id="M4", title="9号楼外墙", item=5, scope=["2", "9"])]
+    code = await world.draft(motions=motions)
+    await credentials.issue_letters(world.ctx, world.convener_a, code)
+    error = await _refused("unknown_building", meetings.submit(world.ctx, world.convener_a, code))
+    assert (error.status, error.details) == (422, {"motion": "M4", "buildings": ["9"]})
+    meeting = await meetings.get_meeting(world.ctx, code, world.convener_a)
+    assert (meeting.state, meeting.log_size) == (MeetingState.DRAFT, 0)
 
 
 async def test_letters_refused_after_submit(world: World) -> None:
@@ -418,7 +430,9 @@ async def test_member_objection_signed_with_credential_is_recorded(world: World)
     )
     signature = key.sign(objections.OBJECTION_DOMAIN, body).hex()
     out = await objections.file_member_objection(
-        world.ctx, code, MemberObjectionRequest(body=body.decode(), signature=signature)
+        world.ctx,
+        code,
+        MemberObjectionRequest(body=body.decode(), signature=signature, text="面积有误"),
     )
     assert (out.member_id, out.subject, out.text, out.by_staff) == (
         "member:1-101",
@@ -430,9 +444,100 @@ async def test_member_objection_signed_with_credential_is_recorded(world: World)
     await _refused(
         "bad_signature",
         objections.file_member_objection(
-            world.ctx, code, MemberObjectionRequest(body=body.decode(), signature=forged)
+            world.ctx,
+            code,
+            MemberObjectionRequest(body=body.decode(), signature=forged, text="面积有误"),
         ),
     )
+
+
+def _member_objection(
+    world: World, code: str, member_id: str, text: str, *, nonce: str | None = None
+) -> MemberObjectionRequest:
+    meeting_id, key = world.letter(code, member_id)
+    body = objections.objection_body(
+        meeting=meeting_id,
+        member=key.public_key.hex(),
+        subject="roster",
+        text=text,
+        nonce=nonce or secrets.token_hex(16),
+    )
+    signature = key.sign(objections.OBJECTION_DOMAIN, body).hex()
+    return MemberObjectionRequest(body=body.decode(), signature=signature, text=text)
+
+
+async def test_replayed_member_objection_is_refused_and_not_logged(world: World) -> None:
+    code = await world.noticed()
+    request = _member_objection(world, code, "member:1-101", "面积有误")
+    await objections.file_member_objection(world.ctx, code, request)
+    types_before = await _entry_types(world, code)
+    error = await _refused(
+        "objection_replayed", objections.file_member_objection(world.ctx, code, request)
+    )
+    assert error.status == 409
+    assert await _entry_types(world, code) == types_before
+    listed = await objections.list_objections(world.ctx, world.convener_a, code)
+    assert len(listed) == 1
+
+
+async def test_two_members_may_use_the_same_nonce(world: World) -> None:
+    code = await world.noticed()
+    nonce = secrets.token_hex(16)
+    for member in ("member:1-101", "member:1-102"):
+        request = _member_objection(world, code, member, "面积有误", nonce=nonce)
+        await objections.file_member_objection(world.ctx, code, request)
+    listed = await objections.list_objections(world.ctx, world.convener_a, code)
+    assert [o.member_id for o in listed] == ["member:1-101", "member:1-102"]
+
+
+async def test_member_objection_text_must_be_the_signed_document(world: World) -> None:
+    code = await world.noticed()
+    request = _member_objection(world, code, "member:1-101", "面积有误")
+    swapped = msgspec.structs.replace(request, text="另一段文字")
+    await _refused("bad_objection", objections.file_member_objection(world.ctx, code, swapped))
+
+
+async def test_member_objection_is_logged_with_the_owners_signature(world: World) -> None:
+    code = await world.noticed()
+    request = _member_objection(world, code, "member:1-101", "面积有误")
+    await objections.file_member_objection(world.ctx, code, request)
+    data = msgspec.json.decode(await record.bundle(world.ctx, code))
+    entry = data["entries"][-1]
+    signed = msgspec.json.decode(request.body)
+    assert (entry["type"], entry["member"], entry["staff"]) == ("objection", "member:1-101", None)
+    assert (entry["key"], entry["nonce"], entry["signature"], entry["document"]) == (
+        signed["member"],
+        signed["nonce"],
+        request.signature,
+        signed["document"],
+    )
+
+
+async def test_staff_objection_is_logged_as_recorded_by_staff(world: World) -> None:
+    code = await world.noticed()
+    await objections.file_staff_objection(
+        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="agenda", text="x")
+    )
+    data = msgspec.json.decode(await record.bundle(world.ctx, code))
+    entry = data["entries"][-1]
+    assert (entry["staff"], entry["key"], entry["nonce"], entry["signature"]) == (
+        world.convener_a.username,
+        None,
+        None,
+        None,
+    )
+
+
+async def test_objection_deadline_is_whole_seconds_from_the_tally_entry(world: World) -> None:
+    code = await world.opened()
+    await world.to_close(code)
+    await meetings.close_meeting(world.ctx, code)
+    world.clock.advance(seconds=3.75)
+    await meetings.tally_meeting(world.ctx, code)
+    data = msgspec.json.decode(await record.bundle(world.ctx, code))
+    tally_time = datetime.fromisoformat(data["entries"][-1]["time"])
+    meeting = await meetings.get_meeting(world.ctx, code)
+    assert meeting.objection_deadline == tally_time + timedelta(days=7)
 
 
 async def test_answered_objection_cannot_be_answered_again(world: World) -> None:

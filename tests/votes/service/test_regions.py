@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.votes.service.conftest import World
+from votes.roster import MAX_BUILDING, MAX_UNIT_NUMBER
 from votes.service import meetings, regions
 from votes.service.errors import ServiceError
 from votes.service.schemas import CreateRegionRequest
@@ -42,6 +43,36 @@ async def test_bad_roster_imports_nothing_and_lists_every_problem(world: World) 
     assert (
         await meetings.get_meeting(world.ctx, code, world.convener_a)
     ).roster_members == good.members
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "problem"),
+    [
+        ("1-2,1,99999999999999999999,B", "area", "area-too-large"),
+        ("1-2,1,90071992547409.92,B", "area", "area-too-large"),
+        ("1-" + "2" * 500 + ",1,10.00,B", "unit", "too-long"),
+        ("1-2," + "楼" * 101 + ",10.00,B", "building", "too-long"),
+        ("1-2,1,10.00," + "B" * 201, "owner", "too-long"),
+        ("1-\x002,1,10.00,B", "unit", "control-character"),
+    ],
+)
+async def test_roster_value_the_database_cannot_store_is_a_problem_row(
+    world: World, row: str, column: str, problem: str
+) -> None:
+    # The same file on SQLite (which ignores VARCHAR sizes) and on PostgreSQL.
+    content = f"unit,building,area,owner\n1-1,1,10.50,A\n{row}\n".encode()
+    with pytest.raises(ServiceError) as caught:
+        await regions.import_roster(world.ctx, world.convener_a, world.estate_a, "r.csv", content)
+    assert (caught.value.status, caught.value.code) == (422, "input_invalid")
+    problems = [(p["row"], p["column"], p["code"]) for p in caught.value.details["problems"]]
+    assert problems == [(3, column, problem)]
+
+
+async def test_roster_with_the_longest_storable_unit_number_is_imported(world: World) -> None:
+    number = "1" * MAX_UNIT_NUMBER
+    content = f"unit,building,area,owner\n{number},{'楼' * MAX_BUILDING},10.50,A\n".encode()
+    out = await regions.import_roster(world.ctx, world.convener_a, world.estate_a, "r.csv", content)
+    assert (out.units, out.members) == (1, 1)
 
 
 async def test_region_needs_the_right_parent(world: World) -> None:

@@ -18,6 +18,8 @@ from votes.storage.models import (
     Building,
     Meeting,
     MeetingCode,
+    Objection,
+    ObjectionState,
     StaffAccount,
     StaffRole,
     Unit,
@@ -153,3 +155,33 @@ async def test_naive_datetimes_are_refused(sessions: Sessions) -> None:
         meeting.close_at = datetime(2026, 3, 1, 12, 0)  # no time zone
         with pytest.raises(StatementError, match="naive datetime"):
             await session.commit()
+
+
+def _objection(estate_id: int, meeting_id: uuid.UUID, nonce: str | None) -> Objection:
+    return Objection(
+        estate_id=estate_id,
+        meeting_id=meeting_id,
+        member_id="member:1-101",
+        subject="roster",
+        text="异议",
+        nonce=nonce,
+        state=ObjectionState.OPEN,
+    )
+
+
+async def test_an_objection_nonce_is_used_once_per_member_and_meeting(sessions: Sessions) -> None:
+    estate_id, meeting_id = await make_meeting(sessions)
+    async with sessions.begin() as session:
+        session.add(_objection(estate_id, meeting_id, "ab" * 16))
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            session.add(_objection(estate_id, meeting_id, "ab" * 16))
+
+
+async def test_objections_without_a_nonce_never_collide(sessions: Sessions) -> None:
+    estate_id, meeting_id = await make_meeting(sessions)
+    async with sessions.begin() as session:
+        session.add(_objection(estate_id, meeting_id, None))
+        session.add(_objection(estate_id, meeting_id, None))
+    async with sessions() as session:
+        assert len((await session.scalars(select(Objection))).all()) == 2

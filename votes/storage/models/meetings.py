@@ -164,7 +164,13 @@ class Objection(Base):
     """An objection by a member (with their credential) or by staff, answered by the officer."""
 
     __tablename__ = "objections"
-    __table_args__ = (_meeting_fk(), Index(None, "estate_id", "meeting_id", "state"))
+    __table_args__ = (
+        _meeting_fk(),
+        Index(None, "estate_id", "meeting_id", "state"),
+        # A member's signed request is recorded once: its nonce never repeats in a
+        # meeting (staff-recorded objections have no nonce; NULLs never collide).
+        UniqueConstraint("estate_id", "meeting_id", "member_id", "nonce"),
+    )
 
     estate_id: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -176,6 +182,8 @@ class Objection(Base):
     # roster / agenda / procedure / tally / other (the record's ObjectionEntry.subject).
     subject: Mapped[str] = mapped_column(String(32), default="other", server_default="other")
     text: Mapped[str] = mapped_column(Text)
+    # The owner's signed request nonce (32 hex); None for staff-recorded objections.
+    nonce: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[ObjectionState] = mapped_column(
         enum_type(ObjectionState), default=ObjectionState.OPEN
     )

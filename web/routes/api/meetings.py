@@ -2,7 +2,8 @@
 
 Each action is a POST on the meeting (``/meetings/{code}/submit`` …); the
 service authorises, validates, logs and audits it and refuses with a stable
-code (409 ``invalid_transition``, ``too_early``, 403 ``estate_forbidden`` …).
+code (409 ``invalid_transition``, ``too_early``, 403 ``role_forbidden``; 404
+``meeting_not_found`` also for a meeting outside the actor's scope …).
 """
 
 from __future__ import annotations
