@@ -1,4 +1,4 @@
-"""The baseline of DESIGN §8: a bare Litestar endpoint that verifies a ballot and inserts a row.
+"""The docs/design.md §8 baseline: a bare Litestar endpoint that verifies a ballot, inserts a row.
 
 ``POST /bare/ballots`` takes the same body as the real ballot endpoint
 (``{"ballot": "<canonical JSON>", "signature": "<128 hex>"}``), reads the

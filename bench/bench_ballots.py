@@ -1,4 +1,4 @@
-"""Benchmark: casting ballots end to end on PostgreSQL with two app processes (DESIGN §8).
+"""Benchmark: casting ballots end to end on PostgreSQL with two app processes (docs/design.md §8).
 
     python bench/bench_ballots.py                 # defaults below; needs wrk (apt-get install wrk)
 

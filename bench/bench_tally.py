@@ -1,4 +1,4 @@
-"""Benchmark: tally of 100,000 voting members x 5 motions (target < 1 s, DESIGN.md §8).
+"""Benchmark: tally of 100,000 voting members x 5 motions (target < 1 s, docs/design.md §8).
 
 A random estate (seeded): multi-unit owners, parking spaces, co-owned units,
 one developer member; five motions (three yes/no, one of them scoped to 10

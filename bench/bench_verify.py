@@ -1,6 +1,6 @@
 """Benchmark: `votes verify` on a 100,000-member bundle vs the Ed25519 checks alone.
 
-DESIGN §8 target: verifying a bundle of ~100,000 ballots takes < 1.5 x the time
+docs/design.md §8 target: verifying a bundle of ~100,000 ballots takes < 1.5 x the time
 of the Ed25519 verifications alone, measured in the same run.  Both are timed
 in this process, interleaved over ``--rounds`` rounds (median and best of each
 are reported: other jobs on the machine add noise), single-core and with

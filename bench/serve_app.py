@@ -4,7 +4,7 @@
     python bench/serve_app.py bare  --port 8102 [--search-path SCHEMA]
 
 ``votes`` is the real application (web.app.create_app; settings from the
-``VOTES_*`` environment variables). ``bare`` is the baseline of DESIGN §8: a
+``VOTES_*`` environment variables). ``bare`` is the baseline of docs/design.md §8: a
 Litestar endpoint that only verifies the ballot's Ed25519 signature and
 inserts a row (bench/bare_app.py). Each process binds its port with
 ``SO_REUSEPORT``, so several processes started on one port share it and the

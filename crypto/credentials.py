@@ -1,6 +1,6 @@
 """Voting credentials: 16-byte secrets, their printed forms, and key derivation.
 
-A credential secret is printed on a member's letter in two forms (DESIGN §4):
+A credential secret is printed on a member's letter in two forms (docs/design.md §4):
 
 * the **code**: RFC 4648 base32 of the 16 bytes without padding (26 symbols)
   plus one check symbol, 27 symbols from ``A-Z2-7``; grouped for print as
@@ -203,7 +203,7 @@ def parse_credential_url(url: str) -> CredentialLink:
 
 
 def derive_seed(meeting_id: str, secret: bytes) -> bytes:
-    """Return the member's Ed25519 seed for ``meeting_id`` (DESIGN §4)."""
+    """Return the member's Ed25519 seed for ``meeting_id`` (docs/design.md §4)."""
     if not isinstance(meeting_id, str) or not meeting_id:
         raise CredentialError(f"meeting_id must be a non-empty string, got {meeting_id!r}")
     if "\x00" in meeting_id:

@@ -20,7 +20,7 @@ def _shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_testdata() -> Path:
-    """The published test vectors in ``../shared/testdata`` (DESIGN.md, README there)."""
+    """The published test vectors in ``../shared/testdata`` (docs/design.md §6, README there)."""
     path = _shared_dir() / "testdata"
     if not path.is_dir():
         pytest.fail(f"shared test data not found at {path}; set VOTES_SHARED_DIR")

@@ -1,4 +1,4 @@
-"""One effective ballot per voting member and motion (LEGAL.md §3 "Duplicates").
+"""One effective ballot per voting member and motion (docs/legal.md §3 "Duplicates").
 
 A member votes once for all of its units. Several rows from one member on one
 motion (rows entered against several of its units, two co-owners both

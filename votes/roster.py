@@ -1,4 +1,4 @@
-"""Import the roster (业主名册) and group units into voting members (LEGAL.md §2).
+"""Import the roster (业主名册) and group units into voting members (docs/legal.md §2).
 
 Grouping, as the SPC interpretation art 9 says:
 
@@ -195,7 +195,7 @@ def split_keys(text: str) -> list[str]:
 
 
 def group_members(units: Sequence[Unit]) -> Roster:
-    """Group units into voting members exactly as LEGAL.md §2 says (see the module doc)."""
+    """Group units into voting members exactly as docs/legal.md §2 says (see the module doc)."""
     members = [new_member(*group) for group in _groups(units)]
     members.sort(key=_ID)
     return Roster(members=tuple(members))

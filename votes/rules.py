@@ -1,7 +1,7 @@
 """The legal thresholds of an owners' vote, as exact fractions.
 
 Civil Code (民法典) art 278 for votes decided from 2021-01-01, Property Law
-(物权法) art 76 for recounts of older votes (LEGAL.md §1, §4). Every comparison
+(物权法) art 76 for recounts of older votes (docs/legal.md §1, §4). Every comparison
 is a cross-multiplication of integers, so ``≥ 2/3`` and ``> 1/2`` are exact
 at their boundaries (民法典 art 1259: 以上 includes the number, 过半数 excludes
 exactly half). Percentages exist only as display strings.

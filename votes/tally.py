@@ -1,6 +1,6 @@
 """The tally: a pure function from roster, motions, ballots and settings to a result per motion.
 
-How every number is computed, with the LEGAL.md article for each rule, is in
+How every number is computed, with the docs/legal.md article for each rule, is in
 docs/tally.md; the JSON form (:func:`result_to_dict`) is specified in
 docs/tally-json.md. All areas are integers in 0.01 m²; every threshold is
 decided by :func:`votes.rules.meets` (cross-multiplication); percentages are

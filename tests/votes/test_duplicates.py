@@ -1,4 +1,4 @@
-"""One effective ballot per member and motion, under each duplicate policy (LEGAL.md §3)."""
+"""One effective ballot per member and motion, under each duplicate policy (docs/legal.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roster import (validation) and the LEGAL.md §2 grouping into voting members."""
+"""Roster import (validation) and the docs/legal.md §2 grouping into voting members."""
 
 from __future__ import annotations
 
@@ -373,7 +373,7 @@ def test_a_file_with_any_error_imports_nothing(tmp_path: Path) -> None:
     assert [(p.row, p.code) for p in info.value.problems] == [(51, "area-not-positive")]
 
 
-# --------------------------------------------------------------------------- grouping (LEGAL §2)
+# ------------------------------------------------------------ grouping (docs/legal.md §2)
 
 
 def test_one_buyer_with_several_units_is_one_member_with_areas_summed() -> None:

@@ -1,4 +1,4 @@
-"""The legal thresholds (LEGAL.md §1, §4) and their exact comparison."""
+"""The legal thresholds (docs/legal.md §1, §4) and their exact comparison."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from votes.model import Rulebook
 from votes.rules import Threshold, format_area, meets, percent, requirements
 
-# Written from LEGAL.md §1's table and §4, not from the code.
+# Written from docs/legal.md §1's table and §4, not from the code.
 CIVIL_CONSENT = {
     1: (1, 2, True),
     2: (1, 2, True),

@@ -1,6 +1,6 @@
-"""The tally of yes/no motions: LEGAL.md §5 examples, every boundary, and each setting.
+"""The tally of yes/no motions: docs/legal.md §5 examples, every boundary, and each setting.
 
-Expected outcomes come from LEGAL.md (its worked examples and rules), worked by
+Expected outcomes come from docs/legal.md (its worked examples and rules), worked by
 hand here; estates are built by tests/votes/tally_support.py.
 """
 
@@ -29,7 +29,7 @@ from votes.tally import Count, tally
 CIVIL = Rulebook.CIVIL_CODE_2021
 PROPERTY = Rulebook.PROPERTY_LAW_2007
 
-# --------------------------------------------------------------------------- LEGAL.md §5
+# --------------------------------------------------------------------------- docs/legal.md §5
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ PROPERTY = Rulebook.PROPERTY_LAW_2007
         (("1000", 100), ("700", 70), ("500", 50), 6, False, "consent-not-met"),
     ],
 )
-def test_legal_worked_examples(  # noqa: PLR0917 (one parameter per column of LEGAL §5)
+def test_legal_worked_examples(  # noqa: PLR0917 (one parameter per column of docs/legal.md §5)
     total: tuple[str, int],
     participating: tuple[str, int],
     agree: tuple[str, int],
@@ -189,7 +189,7 @@ def test_property_law_majority_of_total_boundary(
 
 
 def test_property_law_counts_against_the_total_not_the_participants() -> None:
-    # LEGAL §5 row 1 recounted under the old rule: 1500/3000 is not more than half of ALL area.
+    # docs/legal.md §5 row 1 under the old rule: 1500/3000 is not more than half of ALL area.
     built = case(total=("3000", 300), participating=("2000", 200), agree=("1500", 150))
     assert run(built, item=4, rulebook=CIVIL).passed is True
     old = run(built, item=4, rulebook=PROPERTY)

@@ -158,7 +158,7 @@ def _reaches(part: int, whole: int, limit: Fraction, strict: bool) -> bool:
 def oracle(
     roster: Roster, motion: Motion, choices: dict[str, str], s: TallySettings
 ) -> tuple[bool, bool]:
-    """(quorum met, passed) for a yes/no motion with strict non-voters, straight from LEGAL.md."""
+    """(quorum met, passed) for a yes/no motion, strict non-voters, straight from docs/legal.md."""
     total = [0, 0]
     sums: dict[str, list[int]] = {c: [0, 0] for c in ("agree", "oppose", "abstain", "invalid")}
     for member in roster.members:

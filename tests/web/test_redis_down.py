@@ -1,4 +1,4 @@
-"""Redis being down must never refuse or lose a ballot (DESIGN §9)."""
+"""Redis being down must never refuse or lose a ballot (docs/design.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ballot wire format (DESIGN §4): build, sign, and parse + validate with stable error codes.
+"""The ballot wire format (docs/design.md §4): build, sign, parse and validate with stable codes.
 
 A ballot is a canonical JSON object (docs/verification.md §Ballot)::
 

@@ -189,7 +189,7 @@ class MotionWire(msgspec.Struct, **_OPTS):
 
 
 class MeetingSettings(msgspec.Struct, **_OPTS):
-    """The per-meeting settings shown on the notice (DESIGN §3)."""
+    """The per-meeting settings shown on the notice (docs/design.md §3)."""
 
     rulebook: Rulebook = Rulebook.CIVIL_CODE_2021
     duplicate_policy: DuplicatePolicy = DuplicatePolicy.ONE_VOTE_ONLY
@@ -201,7 +201,7 @@ class MeetingSettings(msgspec.Struct, **_OPTS):
     retention_years: SafeInt = 3
     disclosure: Disclosure = "anonymous"
     proxy_cap: Positive | None = None  # members one proxy holder may vote for; None = no cap
-    # The estate's schedule rules (LEGAL.md §3), recorded so that `votes verify` can hold the
+    # The estate's schedule rules (docs/legal.md §3), recorded so that `votes verify` can hold the
     # notice's instants to them.  None only in a request: the service fills in its configured
     # value (VOTES_NOTICE_DAYS, VOTES_VOTING_MIN_DAYS, VOTES_VOTING_MAX_DAYS) before the
     # notice is written, and a notice without them fails verification.

@@ -1263,7 +1263,7 @@ class _Checks:
     def _schedule(
         findings: list[Finding], notice: NoticeEntry, approval: ApprovalEntry | None
     ) -> None:
-        """The notice's instants against the schedule rules its settings record (LEGAL §3).
+        """The notice's instants against the schedule rules its settings record (docs/legal.md §3).
 
         The notice period runs from the later of ``notice_at`` and the approval: the
         service posts a notice only once the officer has approved it.

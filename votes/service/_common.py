@@ -420,7 +420,7 @@ def schedule_rules(ctx: ServiceContext, settings: MeetingSettings) -> MeetingSet
 
     A rule left out (None) takes the service's configured value; a rule given must be at
     least as strict (a longer notice, a narrower voting window), because the configured
-    values are the city's floor (LEGAL §3).  The notice records the result, and
+    values are the city's floor (docs/legal.md §3).  The notice records the result, and
     ``votes verify`` holds the notice's instants to it.
     """
     s = ctx.settings
@@ -469,7 +469,7 @@ def check_schedule(
     close_at: datetime,
     settings: MeetingSettings | None = None,
 ) -> None:
-    """LEGAL §3: at least ``notice_days`` of notice, ``voting_min..max_days`` of voting.
+    """docs/legal.md §3: at least ``notice_days`` of notice, ``voting_min..max_days`` of voting.
 
     The rules are the meeting's ``settings`` as :func:`schedule_rules` completes them.
     """

@@ -1,6 +1,6 @@
 """Who is acting, and the scope checks every staff use case starts with.
 
-Scopes (DESIGN §2): an operator acts platform-wide; a convener only on the
+Scopes (docs/design.md §2): an operator acts platform-wide; a convener only on the
 estates in their scope; an officer only on estates in their subdistricts.
 
 Outside their scope a staff member learns nothing, not even what exists: an

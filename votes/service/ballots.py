@@ -229,7 +229,7 @@ async def _lock_member(
 def _check_duplicates(
     info: MeetingInfo, member_id: str, channel: Channel, previous: list[_Cast]
 ) -> None:
-    """The meeting's duplicate policy (LEGAL §3), checked with the member's rows locked."""
+    """The meeting's duplicate policy (docs/legal.md §3), checked with the member's rows locked."""
     meeting = info.meeting
     by_channel: dict[Channel, int] = {}
     for earlier in previous:
@@ -330,7 +330,7 @@ async def _publish_turnout(ctx: ServiceContext, code: str) -> None:
 
 
 async def cast_ballot(ctx: ServiceContext, code: str, raw: bytes, signature_hex: str) -> Receipt:
-    """Take a member's signed ballot (DESIGN §4) and return the receipt after commit.
+    """Take a member's signed ballot (docs/design.md §4) and return the receipt after commit.
 
     :func:`verify_ballot` then :func:`cast_verified_ballot`; callers that must
     know who signed before casting (the per-credential rate limit) call the two.

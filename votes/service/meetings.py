@@ -1,4 +1,4 @@
-"""The meeting lifecycle (DESIGN §3) as a state machine. docs/lifecycle.md describes it.
+"""The meeting lifecycle (docs/design.md §3) as a state machine. docs/lifecycle.md describes it.
 
 This module holds drafting and submission, and re-exports the later steps
 (approval.py, voting.py, results.py) so that ``meetings.<step>`` names the

@@ -1,4 +1,4 @@
-"""``GET /b/{code}``: the owner's ballot page for a phone (DESIGN §4, docs/credentials.md).
+"""``GET /b/{code}``: the owner's ballot page for a phone (docs/design.md §4, docs/credentials.md).
 
 The page is small and self-contained: inline CSS, one plain script
 (``/static/ballot.js``), the meeting embedded as JSON. The credential code stays

@@ -1,7 +1,7 @@
 """``votes tally`` end to end on the sample estate and on broken inputs.
 
 Expected figures for examples/huafu come from its README, which were worked
-out by a separate script from the roster and LEGAL.md (not by this command).
+out by a separate script from the roster and docs/legal.md (not by this command).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class StaffRole(StrEnum):
 
 
 class MeetingState(StrEnum):
-    """DESIGN §3 lifecycle; the transitions themselves belong to the service layer."""
+    """docs/design.md §3 lifecycle; the transitions themselves belong to the service layer."""
 
     DRAFT = "draft"
     SUBMITTED = "submitted"

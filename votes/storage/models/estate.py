@@ -1,7 +1,7 @@
 """An estate's buildings, units, their owners as imported, and voting members.
 
 Every table here is distributed by ``estate_id``: it leads every primary key,
-and foreign keys between these tables include it (DESIGN §7, docs/storage.md).
+and foreign keys between these tables include it (docs/design.md §7, docs/storage.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Building(Base):
 
 
 class VotingMember(Base):
-    """A voting member (one head, LEGAL §2) of the estate's current roster.
+    """A voting member (one head, docs/legal.md §2) of the estate's current roster.
 
     ``id`` is the roster grouping's member id: ``developer`` or
     ``member:<smallest unit number>``.

@@ -1,4 +1,4 @@
-"""Meetings: drafts, motions, and every lifecycle step of DESIGN §3.
+"""Meetings: drafts, motions, and every lifecycle step of docs/design.md §3.
 
 Each action is a POST on the meeting (``/meetings/{code}/submit`` …); the
 service authorises, validates, logs and audits it and refuses with a stable
