@@ -15,7 +15,6 @@ from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.settings import RateLimit
 from web.app import create_app
 
-
 _TEXT = "我的房屋面积登记有误"
 
 
