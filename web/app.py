@@ -40,6 +40,7 @@ from web.auth import (
     provide_optional_actor,
     session_config,
 )
+from web.body import StrictJsonRequest
 from web.errors import exception_handlers
 from web.live import ChannelsEventPublisher, build_channels
 from web.ratelimit import CredentialLimiter, login_rate_limit
@@ -155,5 +156,6 @@ def create_app(
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         request_max_body_size=DEFAULT_MAX_BODY_BYTES,
+        request_class=StrictJsonRequest,
         state=State({"settings": settings}),
     )
