@@ -43,6 +43,9 @@ _PATTERN: Final = re.compile(r"^Expected `str` matching regex ")
 _MISSING: Final = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.+)$")
+_TIME_RANGE: Final = re.compile(
+    r"^`(?P<field>\w+)` is outside the years 1 to 9999 once converted to UTC$"
+)
 _INVALID_KIND: Final = re.compile(r"^Invalid (?P<kind>RFC3339 encoded datetime|UUID|.+)$")
 
 _OP_ZH: Final[dict[str, str]] = {">=": "大于等于", "<=": "小于等于", ">": "大于", "<": "小于"}
@@ -88,6 +91,8 @@ def describe(message: str, key: str | None = None, *, field_label: str = "字段
     is ("字段" for a body field, "查询参数" for a query parameter …).
     """
     text, found = split_location(message)
+    if match := _TIME_RANGE.match(text):  # votes.service.schemas: a time out of range
+        found = found or match.group("field")
     key = key or found
     subject = _field_zh(key, field_label)
     en_subject = f"{key}: " if key else ""
@@ -113,6 +118,8 @@ def _describe_zh(text: str, subject: str, key: str | None) -> str:
     if match := _UNKNOWN.match(text):
         field = match.group("field")
         return f"不允许的字段 {key}.{field}" if key else f"不允许的字段 {field}"
+    if _TIME_RANGE.match(text):
+        return f"{subject} 换算为 UTC 后超出公元 1 至 9999 年"
     if _ENUM.match(text):
         return f"{subject} 的取值不在允许范围内"
     if match := _INVALID_KIND.match(text):

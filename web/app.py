@@ -53,10 +53,10 @@ __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX: Final = "/api/v1"
 WEB_DIR: Final = Path(__file__).resolve().parent
-#: Body limit of the routes that set none (the ballot POST uses settings.max_body_bytes,
-#: the roster upload the service's roster limit); key registration for a large estate
-#: is the largest JSON body (about 100 bytes per member).
-DEFAULT_MAX_BODY_BYTES: Final = 10 * 1024 * 1024
+# Every JSON body is limited to settings.max_body_bytes (VOTES_MAX_BODY_BYTES), set
+# app-wide below. Two routes set their own, larger limit: key registration
+# (web.routes.api.credentials.REGISTER_KEYS_MAX_BODY_BYTES, a key per member) and
+# the roster upload (the service's roster limit plus form overhead).
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def create_app(
             ),
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
-        request_max_body_size=DEFAULT_MAX_BODY_BYTES,
+        request_max_body_size=settings.max_body_bytes,
         request_class=StrictJsonRequest,
         state=State({"settings": settings}),
     )

@@ -14,6 +14,7 @@ from votes.service import credentials
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
+    MAX_REGISTERED_KEYS,
     LetterOut,
     LettersOut,
     RegisterKeysRequest,
@@ -22,7 +23,16 @@ from votes.service.schemas import (
 from web.ratelimit import client_address
 from web.routes.api.meetings import MeetingCode
 
-__all__ = ["CredentialController", "RegisteredKeysOut", "RevokedOut"]
+__all__ = [
+    "REGISTER_KEYS_MAX_BODY_BYTES",
+    "CredentialController",
+    "RegisteredKeysOut",
+    "RevokedOut",
+]
+
+#: Body limit of key registration: a key for every member of the largest estate
+#: (MAX_REGISTERED_KEYS entries of about 100 bytes; twice that for long member ids).
+REGISTER_KEYS_MAX_BODY_BYTES = MAX_REGISTERED_KEYS * 200
 
 
 class RegisteredKeysOut(msgspec.Struct, kw_only=True):
@@ -55,7 +65,15 @@ class CredentialController(Controller):
     ) -> LettersOut:
         return await credentials.issue_letters(ctx, actor, code, ip=client_address(request))
 
-    @post("/keys", summary="Register public keys of letters made offline (convener)")
+    @post(
+        "/keys",
+        summary="Register public keys of letters made offline (convener)",
+        description=(
+            "At most 100,000 keys; the body may be up to 20,000,000 bytes "
+            "(VOTES_MAX_BODY_BYTES does not apply)."
+        ),
+        request_max_body_size=REGISTER_KEYS_MAX_BODY_BYTES,
+    )
     async def register_keys(
         self,
         request: Request[Any, Any, Any],
