@@ -76,35 +76,39 @@ def split_location(message: str) -> tuple[str, str | None]:
 
 
 def _type_zh(names: str) -> str:
-    return "或".join(_TYPE_ZH.get(name.strip(), name.strip()) for name in names.split("|"))
+    return " 或 ".join(_TYPE_ZH.get(name.strip(), name.strip()) for name in names.split("|"))
 
 
-def _field_zh(key: str | None, field_label: str) -> str:
-    return f"{field_label} {key}" if key else "请求体"
+def _field_zh(key: str | None, field_label: str, whole: str) -> str:
+    return f"{field_label} {key}" if key else whole
 
 
-def describe(message: str, key: str | None = None, *, field_label: str = "字段") -> Described:
+def describe(
+    message: str, key: str | None = None, *, field_label: str = "字段", whole: str = "请求体"
+) -> Described:
     """The Chinese and English sentences for one msgspec (or Litestar) validation message.
 
     ``key`` is the field when the caller knows it (Litestar's parameter errors);
     otherwise it is taken from the message. ``field_label`` names what the key
-    is ("字段" for a body field, "查询参数" for a query parameter …).
+    is ("字段" for a body field, "查询参数" for a query parameter …), ``whole``
+    what the message is about when no key is known ("请求体", "选票" …).
     """
     text, found = split_location(message)
     if match := _TIME_RANGE.match(text):  # votes.service.schemas: a time out of range
         found = found or match.group("field")
     key = key or found
-    subject = _field_zh(key, field_label)
+    subject = _field_zh(key, field_label, whole)
     en_subject = f"{key}: " if key else ""
-    zh = _describe_zh(text, subject, key)
+    zh = _describe_zh(text, subject, key, whole)
     return Described(zh=zh, en=f"{en_subject}{text}", key=key)
 
 
-def _describe_zh(text: str, subject: str, key: str | None) -> str:
+def _describe_zh(text: str, subject: str, key: str | None, whole: str) -> str:
     if match := _EXPECTED_TYPE.match(text):
+        wanted = _type_zh(match.group("want"))
         if key is None and match.group("want") == "object":
-            return "请求体必须是 JSON 对象"
-        return f"{subject} 必须是{_type_zh(match.group('want'))}"
+            return f"{whole}必须是 JSON 对象"
+        return f"{subject} 必须是{' ' if wanted[:1].isascii() else ''}{wanted}"
     if match := _LENGTH.match(text):
         unit = "个字符" if match.group("kind") == "str" else "项"
         return f"{subject} {_LENGTH_ZH[match.group('op')]} {match.group('n')} {unit}"
