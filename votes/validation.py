@@ -76,7 +76,11 @@ def split_location(message: str) -> tuple[str, str | None]:
 
 
 def _type_zh(names: str) -> str:
-    return " 或 ".join(_TYPE_ZH.get(name.strip(), name.strip()) for name in names.split("|"))
+    parts = [name.strip() for name in names.split("|")]
+    wanted = " 或 ".join(_TYPE_ZH.get(name, name) for name in parts if name != "null")
+    if "null" in parts:
+        return f"{wanted}（或 null）" if wanted else "null"
+    return wanted
 
 
 def _field_zh(key: str | None, field_label: str, whole: str) -> str:
