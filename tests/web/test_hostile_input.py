@@ -449,7 +449,7 @@ def _dead_database(backend: Backend, tmp_path: Path) -> Any:
     return create_engine(dataclasses.replace(backend.settings, database_url=url))
 
 
-async def test_staff_request_during_a_database_outage_is_503(
+async def test_staff_request_during_a_database_outage_is_503(  # noqa: PLR0917 - fixtures
     client: AsyncTestClient[Litestar],
     app: Litestar,
     ctx: ServiceContext,
