@@ -24,7 +24,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -43,6 +43,7 @@ from web.auth import (
 from web.body import StrictJsonRequest
 from web.errors import exception_handlers
 from web.live import ChannelsEventPublisher, build_channels
+from web.openapi import SECURITY_SCHEMES, declare_errors_and_security
 from web.ratelimit import CredentialLimiter, login_rate_limit
 from web.routes.api import api_router
 from web.routes.ballot import ballot_page
@@ -113,7 +114,7 @@ def create_app(
 
     login_limit = login_rate_limit(settings.rate_limit_login)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             Router(API_PREFIX, route_handlers=[api_router(settings)]),
             ballot_page,
@@ -143,19 +144,12 @@ def create_app(
             version="1",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "session": SecurityScheme(
-                        type="apiKey",
-                        name="ov_session",
-                        security_scheme_in="cookie",
-                        description="Staff session from POST /api/v1/auth/login",
-                    )
-                }
-            ),
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         request_max_body_size=settings.max_body_bytes,
         request_class=StrictJsonRequest,
         state=State({"settings": settings}),
     )
+    declare_errors_and_security(app, API_PREFIX)
+    return app
