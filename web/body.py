@@ -8,8 +8,10 @@ the service and the database (a 500 on PostgreSQL, a NUL stored on SQLite).
 app, so every JSON post goes through :func:`decode_json_body` once:
 
 1. the bytes must be UTF-8 and JSON (no ``NaN``/``Infinity``);
-2. no object may repeat a key, nesting is bounded (:data:`MAX_DEPTH`), every
-   integer fits in 64 bits and no string (key or value) holds a NUL;
+2. no object may repeat a key, nesting is bounded (Python's recursion limit
+   while parsing; :data:`MAX_DEPTH` for a route without a body type, whose
+   value is not bounded by a schema), every integer fits in 64 bits and no
+   string (key or value) holds a NUL;
 3. the value is converted to the route's body type in msgspec's strict mode
    (no numeric strings for numbers, no strings for booleans).
 
@@ -170,8 +172,6 @@ def _parse(body: bytes) -> Any:
             f"请求体不是有效的 JSON{where_zh}",
             f"the request body is not valid JSON: {exc}",
         ) from None
-    if isinstance(value, dict | list) and _depth_exceeds(value, MAX_DEPTH):
-        raise _too_deep()
     if _NUL_ESCAPE in text:  # only then can a decoded string hold a NUL
         where = _nul_location(value)
         if where is not None:
@@ -199,6 +199,10 @@ def decode_json_body(body: bytes, target: Any = Any) -> Any:
     """
     value = _parse(body or b"null")
     if target is Any:
+        # Typed targets bound the nesting themselves (every request Struct refuses
+        # unknown fields, and no field takes arbitrary JSON); a raw value is checked.
+        if isinstance(value, dict | list) and _depth_exceeds(value, MAX_DEPTH):
+            raise _too_deep()
         return value
     try:
         return msgspec.convert(value, target, strict=True, str_keys=True)

@@ -303,7 +303,7 @@ async def enrol_officer_key(
     except (SignatureError, NoteError, ValueError) as exc:
         raise Invalid(
             "bad_officer_key",
-            f"公钥或名称无效：{exc}",
+            "公钥或名称无效（公钥须为 64 位十六进制的 Ed25519 公钥，名称不得含空格或 +）",
             f"the public key or its name is invalid: {exc}",
             details={"public_key": public_key_hex, "name": label},
         ) from None
