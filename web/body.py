@@ -11,7 +11,8 @@ app, so every JSON post goes through :func:`decode_json_body` once:
 2. no object may repeat a key, nesting is bounded (Python's recursion limit
    while parsing; :data:`MAX_DEPTH` for a route without a body type, whose
    value is not bounded by a schema), every integer fits in 64 bits and no
-   string (key or value) holds a NUL;
+   string (key or value) holds a NUL or an unpaired surrogate (``\\ud800``,
+   which no UTF-8 text, database or signature can carry);
 3. the value is converted to the route's body type in msgspec's strict mode
    (no numeric strings for numbers, no strings for booleans).
 
@@ -122,23 +123,45 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def _nul_location(value: Any, path: str = "") -> str | None:
-    """The key path of the first string (or object key) holding a NUL, if any."""
-    stack: list[tuple[Any, str]] = [(value, path)]
+def _text_problem(text: str) -> str | None:
+    """ "nul", "surrogate" (a ``\\ud800`` escape without its pair), or None for good text."""
+    if "\x00" in text:
+        return "nul"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "surrogate"
+    return None
+
+
+def _bad_text(value: Any) -> tuple[str, str] | None:
+    """(key path, problem) of the first string or object key that is not good text.
+
+    The path ``""`` is the whole body (a bare string); None means every string is fine.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return where
+            if problem := _text_problem(item):
+                return where, problem
         elif isinstance(item, dict):
             for key, child in item.items():
-                inner = f"{where}.{key}" if where else key
-                if "\x00" in key:
-                    return where or inner
-                stack.append((child, inner))
+                if problem := _text_problem(key):
+                    return where, problem
+                stack.append((child, f"{where}.{key}" if where else key))
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
     return None
+
+
+_TEXT_PROBLEMS: Final[dict[str, tuple[str, str]]] = {
+    "nul": ("含有不允许的 NUL 字符（\\u0000）", "contains a NUL character (\\u0000)"),
+    "surrogate": (
+        "含有不成对的 UTF-16 代理项（如 \\ud800），不是有效的文本",
+        "contains an unpaired UTF-16 surrogate (such as \\ud800)",
+    ),
+}
 
 
 def _parse(body: bytes) -> Any:
@@ -172,14 +195,16 @@ def _parse(body: bytes) -> Any:
             f"请求体不是有效的 JSON{where_zh}",
             f"the request body is not valid JSON: {exc}",
         ) from None
-    if _NUL_ESCAPE in text:  # only then can a decoded string hold a NUL
-        where = _nul_location(value)
-        if where is not None:
+    # Only an escape can put a NUL or a lone surrogate into a decoded string
+    # (raw ones are not valid JSON or not valid UTF-8): look closer only then.
+    if _NUL_ESCAPE in text or "\\ud" in text or "\\uD" in text:
+        found = _bad_text(value)
+        if found is not None:
+            where, problem = found
+            zh, en = _TEXT_PROBLEMS[problem]
             raise _refuse(
-                f"字段 {where} 含有不允许的 NUL 字符（\\u0000）"
-                if where
-                else "请求体含有 NUL 字符",
-                f"{where or 'the body'} contains a NUL character (\\u0000), which is not allowed",
+                f"字段 {where} {zh}" if where else f"请求体{zh}",
+                f"{where or 'the body'} {en}, which is not allowed",
                 where or None,
             )
     return value

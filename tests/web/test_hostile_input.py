@@ -228,6 +228,31 @@ async def test_nul_in_an_objection_text_is_400_and_nothing_is_recorded(
     assert (await client.get(url)).json() == []
 
 
+async def test_unpaired_surrogate_in_a_login_user_name_is_400(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/login",
+        content=b'{"username": "op\\ud800", "password": "12345678"}',
+        headers=JSON,
+    )
+    _assert_refused(response)
+    assert "代理项" in response.json()["message"]
+
+
+async def test_unpaired_surrogate_in_a_ballot_is_400_and_not_taken(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    response = await client.post(
+        f"/api/v1/meetings/{demo.meeting_code}/ballots",
+        content=b'{"ballot": "{\\"v\\":1}\\udfff", "signature": "' + b"ab" * 64 + b'"}',
+        headers=JSON,
+    )
+    _assert_refused(response)
+    assert response.json()["details"]["errors"][0]["key"] == "ballot"
+    assert await _ballots_taken(client, demo.meeting_code) == 0
+
+
 # ---------------------------------------------------------------- numbers
 
 
