@@ -111,6 +111,8 @@ def _service_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, int(exc.retry_after)))
+    elif exc.status == 503:  # retryable: e.g. ballot_not_stored, nothing was stored
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return error_response(
         status=exc.status,
         code=exc.code,

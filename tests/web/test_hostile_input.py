@@ -499,3 +499,31 @@ async def test_staff_request_during_a_database_outage_is_503(  # noqa: PLR0917 -
         assert answer.headers["retry-after"] == "5"
         assert answer.json()["details"] == {"retryable": True, "retry_after": 5}
     assert (await client.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_ballot_during_a_database_outage_is_a_retryable_503_and_not_stored(  # noqa: PLR0917
+    client: AsyncTestClient[Litestar],
+    app: Litestar,
+    ctx: ServiceContext,
+    backend: Backend,
+    tmp_path: Path,
+    demo: Any,
+) -> None:
+    meeting = await public_meeting(client, demo.meeting_code)
+    ballot = signed_ballot(meeting, demo.letters[0])
+    dead = _dead_database(backend, tmp_path)
+    try:
+        app.state.ctx = dataclasses.replace(
+            ctx,
+            sessions=create_session_factory(dead),
+            read_sessions=create_session_factory(dead, read_only=True),
+        )
+        response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/ballots", json=ballot)
+    finally:
+        app.state.ctx = ctx
+        await dead.dispose()
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] in {"database_unavailable", "ballot_not_stored"}
+    assert response.json()["details"]["retryable"] is True
+    assert response.headers["retry-after"] == "5"
+    assert await _ballots_taken(client, demo.meeting_code) == 0
