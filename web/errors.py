@@ -3,9 +3,12 @@
 Service refusals (:class:`votes.service.errors.ServiceError`) carry their own
 code, status and both messages; the exceptions raised by Litestar itself
 (validation, unknown route, body too large, rate limit, CSRF) are given the
-web layer's codes (docs/api-errors.md, "Web layer codes"). Anything else is a
-500 ``internal_error`` whose message names only an incident id; the traceback
-goes to the log.
+web layer's codes (docs/api-errors.md, "Web layer codes"); a validation
+refusal names the field and the rule in plain Chinese (votes.validation),
+msgspec's English wording only in the English message. A database that cannot
+be reached is a retryable 503 ``database_unavailable`` with ``Retry-After``,
+on every route. Anything else is a 500 ``internal_error`` whose message names
+only an incident id; the traceback goes to the log.
 """
 
 from __future__ import annotations
