@@ -2,7 +2,8 @@
 
 Bounded and deterministic: a few derandomised examples per operation, and
 the check that matters here — no request, valid or not, makes the server
-fail (no 5xx), and every error keeps the JSON error shape.
+fail (no 5xx), and every error keeps the JSON error shape with a Chinese
+message free of the parser's English.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def test_no_request_makes_the_server_fail(case: Any) -> None:
         body = response.json()
         assert isinstance(body.get("code"), str), response.text
         assert isinstance(body.get("message"), str), response.text
+        # The default language is Chinese: no parser English in the message.
+        for english in ("Expected `", "Object missing", "Validation failed", "Missing required"):
+            assert english not in body["message"], response.text
 
 
 def test_schema_is_served_and_names_every_api_route(tmp_path: Path) -> None:
