@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,11 +22,13 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from crypto.credentials import derive_signing_key, parse_secret
 from tests.web.conftest import PASSWORD, Backend, StaffFactory, login
 from tests.web.support import public_meeting, signed_ballot
 from votes.service import ballots, objections
 from votes.service.context import ServiceContext
 from votes.service.errors import ServiceError
+from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.service.schemas import MAX_SCOPE_IDS, MemberObjectionRequest
 from votes.storage import create_engine, create_session_factory
 from votes.storage.models import StaffRole
@@ -251,6 +254,28 @@ async def test_unpaired_surrogate_in_a_ballot_is_400_and_not_taken(
     _assert_refused(response)
     assert response.json()["details"]["errors"][0]["key"] == "ballot"
     assert await _ballots_taken(client, demo.meeting_code) == 0
+
+
+async def test_nul_in_a_signed_owner_objection_is_refused_and_nothing_is_recorded(
+    client: AsyncTestClient[Litestar], demo: Any, operator: str
+) -> None:
+    # The NUL is inside the signed body text (escaped twice on the wire), so only
+    # the service's parse of that body can see it.
+    meeting = await public_meeting(client, demo.meeting_code)
+    key = derive_signing_key(meeting["id"], parse_secret(demo.letters[0].code))
+    body = objection_body(
+        meeting=meeting["id"],
+        member=key.public_key.hex(),
+        subject="roster",
+        text="面积\u0000有误",
+        nonce=secrets.token_hex(16),
+    )
+    url = f"/api/v1/meetings/{demo.meeting_code}/objections"
+    response = await client.post(
+        url, json={"body": body.decode(), "signature": key.sign(OBJECTION_DOMAIN, body).hex()}
+    )
+    _assert_refused(response, 422, "bad_objection")
+    assert (await client.get(url)).json() == []
 
 
 # ---------------------------------------------------------------- numbers

@@ -209,6 +209,12 @@ async def file_member_objection(
             f"the objection body must have exactly the fields {sorted(expected)}, v 1, "
             f"a subject among {', '.join(_SUBJECTS)} and a non-empty text",
         )
+    if "\x00" in body["text"]:  # canonical JSON may carry \u0000; a stored text may not
+        raise Invalid(
+            "bad_objection",
+            "异议内容含有不允许的 NUL 字符（\\u0000）",
+            "the objection text contains a NUL character (\\u0000), which is not allowed",
+        )
     try:
         key = PublicKey.from_hex(str(body["member"]))
         signature = bytes.fromhex(request.signature)
