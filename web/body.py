@@ -92,8 +92,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _integer(digits: str) -> int:
-    # A digit string longer than 19 characters (sign included) is the only
-    # kind that can leave the 64-bit range; shorter ones skip the comparison.
+    # 64-bit integers have at most 19 digits (20 characters with the sign): longer
+    # strings are refused unconverted, shorter than 19 characters always fit.
+    if len(digits) > 20:
+        raise _OutOfRangeError(digits)
     value = int(digits)
     if len(digits) >= 19 and not INT64_MIN <= value <= INT64_MAX:
         raise _OutOfRangeError(digits)
@@ -124,7 +126,7 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 
 def _text_problem(text: str) -> str | None:
-    """ "nul", "surrogate" (a ``\\ud800`` escape without its pair), or None for good text."""
+    """What is wrong with ``text``: "nul", "surrogate" (an unpaired ``\\ud800``), or None."""
     if "\x00" in text:
         return "nul"
     try:
