@@ -477,6 +477,45 @@ async def test_validation_message_is_chinese_and_english_keeps_the_parser_text(
     assert "Expected `str` of length >= 8" in english.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"level": "planet", "name": "x"}, "字段 level 的取值不在允许范围内"),
+        ({"name": "x"}, "缺少必填字段 level"),
+        ({"level": "city", "name": "x", "admin": True}, "不允许的字段 admin"),
+        ({"level": "city", "name": ""}, "字段 name 至少 1 个字符"),
+        ({"level": "city", "name": "x" * 301}, "字段 name 最多 300 个字符"),
+        ({"level": "city", "name": ["x"]}, "字段 name 必须是字符串"),
+        ([{"level": "city", "name": "x"}], "请求体必须是 JSON 对象"),
+    ],
+    ids=["enum", "missing", "unknown", "too-short", "too-long", "wrong-type", "not-object"],
+)
+async def test_validation_message_names_the_field_and_the_rule_in_chinese(
+    client: AsyncTestClient[Litestar], operator: str, body: Any, message: str
+) -> None:
+    response = await client.post("/api/v1/regions", json=body)
+    _assert_refused(response)
+    assert response.json()["message"] == f"请求格式错误：{message}"
+    assert await _regions(client) == []
+
+
+async def test_time_without_iso_form_is_named_in_chinese(
+    client: AsyncTestClient[Litestar], operator: str
+) -> None:
+    response = await client.post(
+        "/api/v1/meetings",
+        json={
+            "estate_id": 1,
+            "title": "会议",
+            "convener": "业主委员会",
+            "open_at": "下周一",
+            "close_at": "2030-01-01T00:00:00Z",
+        },
+    )
+    _assert_refused(response)
+    assert response.json()["message"] == "请求格式错误：字段 open_at 必须是带时区的 ISO-8601 时间"
+
+
 async def test_missing_query_parameter_is_named_in_chinese(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
