@@ -44,7 +44,7 @@ _MISSING: Final = re.compile(r"^Object missing required field `(?P<field>[^`]+)`
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.+)$")
 _TIME_RANGE: Final = re.compile(
-    r"^`(?P<field>\w+)` is outside the years 1 to 9999 once converted to UTC$"
+    r"^`(?P<field>\w+)` must be from (?P<earliest>[\d-]+) and before (?P<latest>[\d-]+) \(UTC\)$"
 )
 _INVALID_KIND: Final = re.compile(r"^Invalid (?P<kind>RFC3339 encoded datetime|UUID|.+)$")
 
@@ -126,8 +126,9 @@ def _describe_zh(text: str, subject: str, key: str | None, whole: str) -> str:
     if match := _UNKNOWN.match(text):
         field = match.group("field")
         return f"不允许的字段 {key}.{field}" if key else f"不允许的字段 {field}"
-    if _TIME_RANGE.match(text):
-        return f"{subject} 换算为 UTC 后超出公元 1 至 9999 年"
+    if match := _TIME_RANGE.match(text):
+        earliest, latest = match.group("earliest"), match.group("latest")
+        return f"{subject} 必须不早于 {earliest}、早于 {latest}（UTC）"
     if _ENUM.match(text):
         return f"{subject} 的取值不在允许范围内"
     if match := _INVALID_KIND.match(text):

@@ -366,28 +366,55 @@ async def test_cosignature_size_beyond_64_bits_is_400(
 
 
 @pytest.mark.parametrize(
-    "instant", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"], ids=["year-0", "10000"]
+    ("field", "instant"),
+    [
+        ("open_at", "0001-01-01T00:00:00+08:00"),  # before year 1 in UTC
+        ("notice_at", "9999-12-31T23:59:59Z"),  # no notice period can be added to it
+        ("close_at", "1999-12-31T23:59:59Z"),
+        ("open_at", "9000-01-01T00:00:00Z"),
+    ],
+    ids=["year-0-in-utc", "end-of-calendar", "before-2000", "from-9000"],
 )
-async def test_time_outside_years_1_to_9999_in_utc_is_400(
-    client: AsyncTestClient[Litestar], demo: Any, operator: str, instant: str
+async def test_time_outside_the_accepted_range_is_400_and_nothing_is_created(
+    client: AsyncTestClient[Litestar], demo: Any, operator: str, field: str, instant: str
 ) -> None:
     estate_id = (await client.get("/api/v1/estates")).json()[0]["id"]
     before = (await client.get("/api/v1/meetings")).json()
-    response = await client.post(
+    body = {
+        "estate_id": estate_id,
+        "title": "会议",
+        "convener": "业主委员会",
+        "open_at": "2030-01-01T00:00:00Z",
+        "close_at": "2030-01-10T00:00:00Z",
+        field: instant,
+    }
+    response = await client.post("/api/v1/meetings", json=body)
+    _assert_refused(response)
+    assert response.json()["message"] == (
+        f"请求格式错误：字段 {field} 必须不早于 2000-01-01、早于 9000-01-01（UTC）"
+    )
+    assert (await client.get("/api/v1/meetings")).json() == before
+
+
+async def test_draft_change_to_the_end_of_the_calendar_is_400(
+    client: AsyncTestClient[Litestar], demo: Any, operator: str
+) -> None:
+    estate_id = (await client.get("/api/v1/estates")).json()[0]["id"]
+    created = await client.post(
         "/api/v1/meetings",
         json={
             "estate_id": estate_id,
             "title": "会议",
             "convener": "业主委员会",
-            "open_at": instant,
-            "close_at": "2030-01-01T00:00:00Z",
+            "open_at": "2030-01-01T00:00:00Z",
+            "close_at": "2030-01-10T00:00:00Z",
         },
     )
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/meetings/{created.json()['code']}"
+    response = await client.patch(url, json={"notice_at": "9999-12-31T23:59:59Z"})
     _assert_refused(response)
-    assert response.json()["message"] == (
-        "请求格式错误：字段 open_at 换算为 UTC 后超出公元 1 至 9999 年"
-    )
-    assert (await client.get("/api/v1/meetings")).json() == before
+    assert (await client.get(url)).json() == created.json()
 
 
 # ---------------------------------------------------------------- lists and keys

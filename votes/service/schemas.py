@@ -108,24 +108,34 @@ class _Out(msgspec.Struct, kw_only=True):
     pass
 
 
-def _check_utc_range(request: msgspec.Struct, names: tuple[str, ...]) -> None:
-    """Refuse an aware time that leaves the years 1-9999 once converted to UTC.
+#: The times a request may name (UTC): from EARLIEST_TIME, before LATEST_TIME.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
-    ``0001-01-01T00:00:00+08:00`` is a valid ISO-8601 time, but in UTC it falls
-    before year 1, where Python's datetime cannot go; the service would fail
-    converting it. (A naive time is refused by the service as ``naive_time``.)
+
+def _check_time_range(request: msgspec.Struct, names: tuple[str, ...]) -> None:
+    """Refuse an aware time outside [EARLIEST_TIME, LATEST_TIME) in UTC.
+
+    ISO-8601 admits ``0001-01-01T00:00:00+08:00``, which falls before year 1
+    in UTC, where Python's datetime cannot go, and ``9999-12-31T23:59:59Z``, to
+    which the service cannot add a notice period: both failed inside the
+    service. No meeting is planned outside these bounds. (A naive time is
+    refused by the service as ``naive_time``.)
     """
     for name in names:
         value = getattr(request, name)
         if isinstance(value, datetime) and value.utcoffset() is not None:
             try:
-                value.astimezone(UTC)
+                in_range = EARLIEST_TIME <= value.astimezone(UTC) < LATEST_TIME
             except OverflowError:
-                # msgspec turns this into a ValidationError at the field;
+                in_range = False
+            if not in_range:
+                # msgspec turns this into a ValidationError of the body;
                 # votes.validation gives its Chinese text.
                 raise ValueError(
-                    f"`{name}` is outside the years 1 to 9999 once converted to UTC"
-                ) from None
+                    f"`{name}` must be from {EARLIEST_TIME.date()} and before "
+                    f"{LATEST_TIME.date()} (UTC)"
+                )
 
 
 # ---------------------------------------------------------------- accounts
@@ -264,7 +274,7 @@ class CreateMeetingRequest(_In):
     motions: Annotated[list[MotionIn], msgspec.Meta(max_length=MAX_MOTIONS)] = []
 
     def __post_init__(self) -> None:
-        _check_utc_range(self, ("open_at", "close_at", "notice_at"))
+        _check_time_range(self, ("open_at", "close_at", "notice_at"))
 
 
 class UpdateMeetingRequest(_In):
@@ -279,7 +289,7 @@ class UpdateMeetingRequest(_In):
     refresh_roster: bool = False  # take a new snapshot of the estate roster (drops letters)
 
     def __post_init__(self) -> None:
-        _check_utc_range(self, ("open_at", "close_at", "notice_at"))
+        _check_time_range(self, ("open_at", "close_at", "notice_at"))
 
 
 class MeetingOut(_Out):
