@@ -9,11 +9,11 @@ schema, and marks the operations that need a staff session (and, for the
 state-changing ones, the CSRF header) with the security schemes of
 :data:`SECURITY_SCHEMES`.
 
-The statuses follow from the handler: 400 for any request (parameters,
-body), 401/403 where a staff session is required, 404 always (unknown
-meeting, estate …), 409/422 for state-changing methods, 413 with a body,
-429 where a rate limit applies, and 500/503 everywhere (an incident; the
-database unavailable).
+The statuses follow from the handler: 400, 404, 409 and 422 for any
+request (malformed; unknown meeting or estate; refused in the meeting's
+state; refused by the service), 401/403 where a staff session is required,
+413 with a body, 429 where a rate limit applies, and 500/503 everywhere (an
+incident; the database unavailable).
 """
 
 from __future__ import annotations
@@ -70,12 +70,10 @@ _UNSAFE: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 def _statuses(handler: HTTPRouteHandler) -> list[int]:
     parameters = handler.parsed_fn_signature.parameters
-    methods = {str(method) for method in handler.http_methods}
-    statuses = [400, 404, 500, 503]
+    # Reads are refused by the service too (409 not_tallied, 422 bad_log_range …).
+    statuses = [400, 404, 409, 422, 500, 503]
     if "actor" in parameters:
         statuses += [401, 403]
-    if methods & _UNSAFE:
-        statuses += [409, 422]
     if "data" in parameters:
         statuses.append(413)
     if handler.opt.get(LOGIN_RATE_LIMIT) or "ballot_limiter" in parameters:
