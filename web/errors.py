@@ -136,7 +136,29 @@ _SOURCE_ZH: Final[dict[str, str]] = {
 _MISSING_PARAMETER: Final = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 
 
-def _problems(exc: ValidationException) -> list[tuple[Described, str | None]]:
+_NO_BODY: Final = Described(
+    zh="请求体不能为空，须为 JSON 对象",
+    en="the request body is missing; send a JSON object",
+    key=None,
+)
+
+
+def _public_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client uses for parameter ``key`` (``from``, not the handler's ``size1``)."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    field = signature.parameters.get(key) if signature is not None else None
+    definition = getattr(field, "kwarg_definition", None)
+    for attribute in ("name", "query", "header", "cookie"):
+        alias = getattr(definition, attribute, None)
+        if isinstance(alias, str) and alias:
+            return alias
+    return key
+
+
+def _problems(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> list[tuple[Described, str | None]]:
     """Every problem of a refused request in both languages, with its source (body, query …)."""
     if isinstance(exc, BodyInvalid):
         return [(problem, "body") for problem in exc.problems]
@@ -147,12 +169,17 @@ def _problems(exc: ValidationException) -> list[tuple[Described, str | None]]:
                 continue
             source = item.get("source")
             source_name = str(getattr(source, "value", source)) if source is not None else None
-            key = item.get("key")
+            key = str(item["key"]) if item.get("key") else None
+            if key == "data":  # Litestar's name for the whole body: an empty request
+                problems.append((_NO_BODY, "body"))
+                continue
+            if key is not None and source_name != "body":
+                key = _public_name(request, key)
             problems.append(
                 (
                     describe(
                         str(item.get("message", "")),
-                        str(key) if key else None,
+                        key,
                         field_label=_SOURCE_ZH.get(source_name or "body", "字段"),
                     ),
                     source_name,
@@ -172,10 +199,10 @@ def _problems(exc: ValidationException) -> list[tuple[Described, str | None]]:
 
 
 def _validation_error(
-    exc: ValidationException, language: Language
+    request: Request[Any, Any, Any], exc: ValidationException, language: Language
 ) -> tuple[str, dict[str, Any] | None]:
     """The message and details of a validation refusal, in ``language`` only."""
-    problems = _problems(exc)
+    problems = _problems(request, exc)
     english = language == "en"
     first = problems[0][0]
     text = first.en if english else first.zh
@@ -228,7 +255,7 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Err
     ):
         code = "invalid_request"
         if isinstance(exc, ValidationException):
-            message, details = _validation_error(exc, language)
+            message, details = _validation_error(request, exc, language)
         else:
             # Litestar's own parser texts (multipart, headers) are English: only the
             # English message carries them.

@@ -543,6 +543,26 @@ async def test_time_without_iso_form_is_named_in_chinese(
     assert response.json()["message"] == "请求格式错误：字段 open_at 必须是带时区的 ISO-8601 时间"
 
 
+async def test_empty_body_is_400_naming_the_missing_body(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    response = await client.post(
+        f"/api/v1/meetings/{demo.meeting_code}/ballots", content=b"", headers=JSON
+    )
+    _assert_refused(response)
+    assert response.json()["message"] == "请求格式错误：请求体不能为空，须为 JSON 对象"
+
+
+async def test_query_parameter_is_named_as_the_client_sends_it(
+    client: AsyncTestClient[Litestar], demo: Any
+) -> None:
+    response = await client.get(
+        f"/api/v1/meetings/{demo.meeting_code}/proof/consistency?from=a&to=2"
+    )
+    _assert_refused(response)
+    assert response.json()["message"] == "请求格式错误：查询参数 from 必须是整数"
+
+
 async def test_missing_query_parameter_is_named_in_chinese(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
