@@ -4,6 +4,11 @@ The web layer uses these as request bodies and return types, so the OpenAPI
 schema is generated from them. Areas travel as decimal strings ("1234.56",
 never floats); times as ISO-8601 UTC; keys, hashes and signatures as
 lower-case hex.
+
+Every request field is bounded: ids are positive 64-bit integers, texts and
+lists have a maximum length (the ``MAX_*`` constants; docs/api.md, "Request
+bodies and limits"), and times lie within [EARLIEST_TIME, LATEST_TIME). The web layer decodes
+bodies into these Structs in msgspec's strict mode (web.body).
 """
 
 from __future__ import annotations
@@ -72,8 +77,8 @@ __all__ = [
 MAX_ID = 2**63 - 1
 #: Largest log size or index a request may name (the record's integers are exact in JSON).
 MAX_LOG_SIZE = 2**53 - 1
-# Upper bounds of the lists in request bodies (docs/api.md, "Limits"). Without them
-# a body of ten thousand ids kept the service busy for seconds.
+# Upper bounds of the lists in request bodies (docs/api.md, "Request bodies and
+# limits"). Without them a body of ten thousand ids kept the service busy for seconds.
 #: Estates or subdistricts in one staff account's scope.
 MAX_SCOPE_IDS = 100
 #: Motions of one meeting (and choices of one paper ballot).
