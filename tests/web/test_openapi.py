@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.web.conftest import make_settings
+from votes.service import regions, schemas
 from web.app import create_app
+from web.routes.api.credentials import REGISTER_KEYS_MAX_BODY_BYTES
 
 _ERROR_REF = "#/components/schemas/ErrorOut"
 
@@ -76,3 +79,27 @@ def test_public_operations_need_no_session(schema: dict[str, Any]) -> None:
     for path in ("/api/v1/meetings/{code}/ballots", "/api/v1/auth/login"):
         assert "security" not in schema["paths"][path]["post"], path
     assert "security" not in schema["paths"]["/api/v1/meetings/{code}/bundle"]["get"]
+
+
+def test_documented_limits_are_the_schemas_limits(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "api.md").read_text()
+    section = text[text.index("## Request bodies and limits") : text.index("## Authentication")]
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| limit")
+    }
+    assert rows == {
+        "body of any JSON post": (
+            "`VOTES_MAX_BODY_BYTES` (64 KiB by default; 413 `payload_too_large`)"
+        ),
+        "body of `POST /meetings/{code}/keys`": f"{REGISTER_KEYS_MAX_BODY_BYTES:,} bytes",
+        "roster upload (multipart)": f"{regions.MAX_ROSTER_BYTES // 2**20} MiB file",
+        "`estate_ids`, `subdistrict_ids` of a staff account": (
+            f"{schemas.MAX_SCOPE_IDS} ids each, none repeated (422 `duplicate_scope_id`)"
+        ),
+        "`motions` of a meeting; `choices` of a paper ballot": f"{schemas.MAX_MOTIONS}",
+        "`candidates` of a motion; names chosen on a paper ballot": (f"{schemas.MAX_CANDIDATES:,}"),
+        "`scope` (buildings) of a motion": f"{schemas.MAX_SCOPE_BUILDINGS:,}",
+        "`keys` registered at once": f"{schemas.MAX_REGISTERED_KEYS:,}",
+    }

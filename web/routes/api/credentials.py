@@ -69,8 +69,8 @@ class CredentialController(Controller):
         "/keys",
         summary="Register public keys of letters made offline (convener)",
         description=(
-            "At most 100,000 keys; the body may be up to 20,000,000 bytes "
-            "(VOTES_MAX_BODY_BYTES does not apply)."
+            f"At most {MAX_REGISTERED_KEYS:,} keys; the body may be up to "
+            f"{REGISTER_KEYS_MAX_BODY_BYTES:,} bytes (VOTES_MAX_BODY_BYTES does not apply)."
         ),
         request_max_body_size=REGISTER_KEYS_MAX_BODY_BYTES,
     )
