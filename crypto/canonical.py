@@ -180,9 +180,14 @@ def loads_canonical(data: bytes) -> Any:
         )
     except CanonicalError:
         raise
+    except RecursionError:  # nesting deeper than the interpreter's recursion limit
+        raise CanonicalError("JSON is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or int too long to convert
         raise CanonicalError(f"not JSON: {exc}") from None
-    encoded = canonical_json(value)
+    try:
+        encoded = canonical_json(value)
+    except RecursionError:  # parsed, but too deep to re-encode
+        raise CanonicalError("JSON is nested too deeply") from None
     if encoded != raw:
         position = next(
             (i for i, (a, b) in enumerate(zip(encoded, raw, strict=False)) if a != b),

@@ -24,7 +24,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -40,8 +40,10 @@ from web.auth import (
     provide_optional_actor,
     session_config,
 )
+from web.body import StrictJsonRequest
 from web.errors import exception_handlers
 from web.live import ChannelsEventPublisher, build_channels
+from web.openapi import SECURITY_SCHEMES, declare_errors_and_security
 from web.ratelimit import CredentialLimiter, login_rate_limit
 from web.routes.api import api_router
 from web.routes.ballot import ballot_page
@@ -52,10 +54,10 @@ __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX: Final = "/api/v1"
 WEB_DIR: Final = Path(__file__).resolve().parent
-#: Body limit of the routes that set none (the ballot POST uses settings.max_body_bytes,
-#: the roster upload the service's roster limit); key registration for a large estate
-#: is the largest JSON body (about 100 bytes per member).
-DEFAULT_MAX_BODY_BYTES: Final = 10 * 1024 * 1024
+# Every JSON body is limited to settings.max_body_bytes (VOTES_MAX_BODY_BYTES), set
+# app-wide below. Two routes set their own, larger limit: key registration
+# (web.routes.api.credentials.REGISTER_KEYS_MAX_BODY_BYTES, a key per member) and
+# the roster upload (the service's roster limit plus form overhead).
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ def create_app(
 
     login_limit = login_rate_limit(settings.rate_limit_login)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             Router(API_PREFIX, route_handlers=[api_router(settings)]),
             ballot_page,
@@ -146,18 +148,12 @@ def create_app(
             version="1",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "session": SecurityScheme(
-                        type="apiKey",
-                        name="ov_session",
-                        security_scheme_in="cookie",
-                        description="Staff session from POST /api/v1/auth/login",
-                    )
-                }
-            ),
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
-        request_max_body_size=DEFAULT_MAX_BODY_BYTES,
+        request_max_body_size=settings.max_body_bytes,
+        request_class=StrictJsonRequest,
         state=State({"settings": settings}),
     )
+    declare_errors_and_security(app, API_PREFIX)
+    return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
@@ -137,3 +140,25 @@ async def test_unexpected_exception_is_500_internal_error_without_internals(
     assert "secret" not in response.text
     assert "Traceback" not in response.text
     assert body["details"]["incident"] in body["message"]
+
+
+def test_every_web_layer_code_is_documented(repo_root: Path) -> None:
+    documented = set(
+        re.findall(r"^\| `([a-z_]+)` \|", (repo_root / "docs" / "api-errors.md").read_text(), re.M)
+    )
+    used: set[str] = set()
+    for path in (repo_root / "web").rglob("*.py"):
+        source = path.read_text()
+        used.update(re.findall(r'\bcode\s*(?:,\s*message\s*)?=\s*"([a-z_]+)"', source))
+        used.update(
+            re.findall(
+                r"\b(?:NotFound|Unauthenticated|Forbidden|Conflict|Invalid|PayloadTooLarge"
+                r'|RateLimited|ServiceError)\(\s*"([a-z_]+)"',
+                source,
+            )
+        )
+    used.update(
+        re.findall(r'^    "([a-z_]+)": \(', (repo_root / "web" / "i18n.py").read_text(), re.M)
+    )
+    assert {"file_missing", "database_unavailable", "invalid_request"} <= used
+    assert used - documented == set()

@@ -2,7 +2,9 @@
 
 Bounded and deterministic: a few derandomised examples per operation, and
 the check that matters here — no request, valid or not, makes the server
-fail (no 5xx), and every error keeps the JSON error shape.
+fail (no 5xx), every answer is a status the OpenAPI description declares
+for the operation, in the declared shape (errors: ``ErrorOut``), and every
+error message (Chinese by default) is free of the parser's English.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from web.app import create_app
 
 schemathesis = pytest.importorskip("schemathesis")
 asgi = pytest.importorskip("schemathesis.python.asgi")
+openapi_checks = pytest.importorskip("schemathesis.specs.openapi.checks")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,11 @@ def web_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 schema = schemathesis.pytest.from_fixture("web_schema")
+_CONFORMANCE = (
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+)
 
 
 @schema.parametrize()  # type: ignore[untyped-decorator]
@@ -46,11 +54,16 @@ schema = schemathesis.pytest.from_fixture("web_schema")
 )
 def test_no_request_makes_the_server_fail(case: Any) -> None:
     response = case.call()
+    # The answer is one the schema declares, in the declared shape (ErrorOut for errors).
+    case.validate_response(response, checks=_CONFORMANCE)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
     if response.status_code >= 400:
         body = response.json()
         assert isinstance(body.get("code"), str), response.text
         assert isinstance(body.get("message"), str), response.text
+        # The default language is Chinese: no parser English in the message.
+        for english in ("Expected `", "Object missing", "Validation failed", "Missing required"):
+            assert english not in body["message"], response.text
 
 
 def test_schema_is_served_and_names_every_api_route(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ import msgspec
 from crypto.signing import Domain, PublicKey, SigningKey
 from votes.model import BallotRow, Channel, Choice, Motion, MotionType
 from votes.record.wire import FORMAT_VERSION, ChoiceKey, Hash32, PublicKeyHex, canonical, is_hex
+from votes.validation import describe
 
 __all__ = [
     "MAX_BALLOT_BYTES",
@@ -184,12 +185,23 @@ def decode_ballot(data: bytes) -> Ballot:
         )
     try:
         ballot = _DECODER.decode(data)
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise _error(
+            BallotErrorCode.MALFORMED,
+            "选票格式错误：嵌套过深",
+            "ballot is malformed: nested too deeply",
+        ) from None
     except msgspec.DecodeError as exc:
         version = _loose_version(data)
         if version is not None and version != FORMAT_VERSION:
             raise _wrong_version(version) from None
+        # msgspec's wording is English: the Chinese message gets votes.validation's text.
+        if isinstance(exc, msgspec.ValidationError):
+            reason_zh = describe(str(exc), whole="选票").zh
+        else:
+            reason_zh = "不是有效的 JSON"
         raise _error(
-            BallotErrorCode.MALFORMED, f"选票格式错误：{exc}", f"ballot is malformed: {exc}"
+            BallotErrorCode.MALFORMED, f"选票格式错误：{reason_zh}", f"ballot is malformed: {exc}"
         ) from None
     if ballot.v != FORMAT_VERSION:
         raise _wrong_version(ballot.v)
@@ -216,7 +228,7 @@ def hex_fields_ok(ballot: Ballot) -> bool:
 def _loose_version(data: bytes) -> object:
     try:
         value = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return value.get("v") if isinstance(value, dict) else None
 

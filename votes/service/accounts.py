@@ -83,6 +83,20 @@ async def create_staff(
     """Create a staff account. ``actor`` None is the bootstrap path (``votes admin``)."""
     if actor is not None:
         require_role(actor, StaffRole.OPERATOR)
+    for field, ids in (
+        ("estate_ids", request.estate_ids),
+        ("subdistrict_ids", request.subdistrict_ids),
+    ):
+        seen: set[int] = set()
+        for scope_id in ids:  # a repeated id would break the scope tables' primary keys
+            if scope_id in seen:
+                raise Invalid(
+                    "duplicate_scope_id",
+                    f"{field} 中的编号 {scope_id} 重复",
+                    f"the id {scope_id} appears more than once in {field}",
+                    details={"field": field, "id": scope_id},
+                )
+            seen.add(scope_id)
     if request.role == StaffRole.CONVENER and request.subdistrict_ids:
         raise Invalid(
             "scope_mismatch",
@@ -360,7 +374,7 @@ async def enrol_officer_key(
     except (SignatureError, NoteError, ValueError) as exc:
         raise Invalid(
             "bad_officer_key",
-            f"公钥或名称无效：{exc}",
+            "公钥或名称无效（公钥须为 64 位十六进制的 Ed25519 公钥，名称不得含空格或 +）",
             f"the public key or its name is invalid: {exc}",
             details={"public_key": public_key_hex, "name": label},
         ) from None

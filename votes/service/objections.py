@@ -261,6 +261,12 @@ async def file_member_objection(
             "异议正文与签名内容不符",
             "the text's SHA-256 is not the signed body's document",
         )
+    if "\x00" in body["text"]:  # canonical JSON may carry \u0000; a stored text may not
+        raise Invalid(
+            "bad_objection",
+            "异议内容含有不允许的 NUL 字符（\\u0000）",
+            "the objection text contains a NUL character (\\u0000), which is not allowed",
+        )
     try:
         key = PublicKey.from_hex(body["member"])
         signature = bytes.fromhex(request.signature)

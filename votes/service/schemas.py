@@ -4,12 +4,17 @@ The web layer uses these as request bodies and return types, so the OpenAPI
 schema is generated from them. Areas travel as decimal strings ("1234.56",
 never floats); times as ISO-8601 UTC; keys, hashes and signatures as
 lower-case hex.
+
+Every request field is bounded: ids are positive 64-bit integers, texts and
+lists have a maximum length (the ``MAX_*`` constants; docs/api.md, "Request
+bodies and limits"), and times lie within [EARLIEST_TIME, LATEST_TIME). The web layer decodes
+bodies into these Structs in msgspec's strict mode (web.body).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -72,6 +77,25 @@ __all__ = [
     "UpdateMeetingRequest",
 ]
 
+#: Largest id a request may name: ids are 64-bit integers in both databases.
+MAX_ID = 2**63 - 1
+#: Largest log size or index a request may name (the record's integers are exact in JSON).
+MAX_LOG_SIZE = 2**53 - 1
+# Upper bounds of the lists in request bodies (docs/api.md, "Request bodies and
+# limits"). Without them a body of ten thousand ids kept the service busy for seconds.
+#: Estates or subdistricts in one staff account's scope.
+MAX_SCOPE_IDS = 100
+#: Motions of one meeting (and choices of one paper ballot).
+MAX_MOTIONS = 100
+#: Candidates of one election motion (and names chosen on one paper ballot).
+MAX_CANDIDATES = 1000
+#: Buildings a motion is scoped to.
+MAX_SCOPE_BUILDINGS = 1000
+#: Public keys registered in one request (one per member of the estate).
+MAX_REGISTERED_KEYS = 100_000
+
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+LogSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_LOG_SIZE)]
 Hex32 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
 Hex64 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{128}$")]
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -82,7 +106,7 @@ MotionIdText = Annotated[str, msgspec.Meta(pattern=r"^[!-~]{1,64}$")]
 NoteKeyName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\s+]+$")]
 Area = str  # "1234.56"
 ObjectionSubject = Literal["roster", "agenda", "procedure", "tally", "other"]
-ChoiceIn = str | list[str]
+ChoiceIn = str | Annotated[list[str], msgspec.Meta(max_length=MAX_CANDIDATES)]
 
 
 class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -91,6 +115,36 @@ class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class _Out(msgspec.Struct, kw_only=True):
     pass
+
+
+#: The times a request may name (UTC): from EARLIEST_TIME, before LATEST_TIME.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _check_time_range(request: msgspec.Struct, names: tuple[str, ...]) -> None:
+    """Refuse an aware time outside [EARLIEST_TIME, LATEST_TIME) in UTC.
+
+    ISO-8601 admits ``0001-01-01T00:00:00+08:00``, which falls before year 1
+    in UTC, where Python's datetime cannot go, and ``9999-12-31T23:59:59Z``, to
+    which the service cannot add a notice period: both failed inside the
+    service. No meeting is planned outside these bounds. (A naive time is
+    refused by the service as ``naive_time``.)
+    """
+    for name in names:
+        value = getattr(request, name)
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            try:
+                in_range = EARLIEST_TIME <= value.astimezone(UTC) < LATEST_TIME
+            except OverflowError:
+                in_range = False
+            if not in_range:
+                # msgspec turns this into a ValidationError of the body;
+                # votes.validation gives its Chinese text.
+                raise ValueError(
+                    f"`{name}` must be from {EARLIEST_TIME.date()} and before "
+                    f"{LATEST_TIME.date()} (UTC)"
+                )
 
 
 # ---------------------------------------------------------------- accounts
@@ -106,8 +160,8 @@ class CreateStaffRequest(_In):
     password: Password
     role: StaffRole
     display_name: ShortText
-    estate_ids: list[int] = []
-    subdistrict_ids: list[int] = []
+    estate_ids: Annotated[list[Id], msgspec.Meta(max_length=MAX_SCOPE_IDS)] = []
+    subdistrict_ids: Annotated[list[Id], msgspec.Meta(max_length=MAX_SCOPE_IDS)] = []
 
 
 class StaffOut(_Out):
@@ -152,7 +206,7 @@ class AuditOut(_Out):
 class CreateRegionRequest(_In):
     level: RegionLevel
     name: ShortText
-    parent_id: int | None = None
+    parent_id: Id | None = None
     code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
@@ -165,7 +219,7 @@ class RegionOut(_Out):
 
 
 class CreateEstateRequest(_In):
-    subdistrict_id: int
+    subdistrict_id: Id
     name: ShortText
     address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
@@ -201,8 +255,9 @@ class MotionIn(_In):
     item: Annotated[int, msgspec.Meta(ge=1, le=9)]
     type: MotionType = MotionType.YES_NO
     seats: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
-    candidates: list[ShortText] = []
-    scope: list[ShortText] | None = None  # building names; None = whole estate
+    candidates: Annotated[list[ShortText], msgspec.Meta(max_length=MAX_CANDIDATES)] = []
+    # Building names; None = the whole estate.
+    scope: Annotated[list[ShortText], msgspec.Meta(max_length=MAX_SCOPE_BUILDINGS)] | None = None
 
 
 class MotionOut(_Out):
@@ -217,7 +272,7 @@ class MotionOut(_Out):
 
 
 class CreateMeetingRequest(_In):
-    estate_id: int
+    estate_id: Id
     title: ShortText
     convener: ShortText  # the convening body, e.g. "华府小区第一届业主委员会"
     open_at: datetime
@@ -225,7 +280,10 @@ class CreateMeetingRequest(_In):
     #: Planned publication of the notice; default: when the meeting is submitted.
     notice_at: datetime | None = None
     settings: MeetingSettings = msgspec.field(default_factory=MeetingSettings)
-    motions: list[MotionIn] = []
+    motions: Annotated[list[MotionIn], msgspec.Meta(max_length=MAX_MOTIONS)] = []
+
+    def __post_init__(self) -> None:
+        _check_time_range(self, ("open_at", "close_at", "notice_at"))
 
 
 class UpdateMeetingRequest(_In):
@@ -238,6 +296,9 @@ class UpdateMeetingRequest(_In):
     notice_at: datetime | None = None
     settings: MeetingSettings | None = None
     refresh_roster: bool = False  # take a new snapshot of the estate roster (drops letters)
+
+    def __post_init__(self) -> None:
+        _check_time_range(self, ("open_at", "close_at", "notice_at"))
 
 
 class MeetingOut(_Out):
@@ -301,14 +362,14 @@ class CertificationRequestOut(_Out):
 
 class CertifyRequest(_In):
     public_key: Hex32
-    checkpoint_size: int
+    checkpoint_size: LogSize
     signature: Hex64  # Domain.CERTIFICATION over certification_body
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
 class ReturnRequest(_In):
     public_key: Hex32
-    checkpoint_size: int
+    checkpoint_size: LogSize
     reason: LongText  # the officer's written reasons; its SHA-256 goes into the body
     signature: Hex64  # Domain.CERTIFICATION over return_body(reason=sha256(reason))
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
@@ -333,7 +394,8 @@ class LettersOut(_Out):
 
 
 class RegisterKeysRequest(_In):
-    keys: dict[str, Hex32]  # member id -> credential public key (letters made offline)
+    # Member id -> credential public key (letters made offline).
+    keys: Annotated[dict[ShortText, Hex32], msgspec.Meta(max_length=MAX_REGISTERED_KEYS)]
 
 
 class ReplaceCredentialRequest(_In):
@@ -393,7 +455,7 @@ class BallotRequest(_In):
 
 class PaperBallotRequest(_In):
     member_id: ShortText
-    choices: dict[MotionIdText, ChoiceIn]
+    choices: Annotated[dict[MotionIdText, ChoiceIn], msgspec.Meta(max_length=MAX_MOTIONS)]
     sheet_sha256: Hex32  # SHA-256 of the scanned paper sheet
 
 

@@ -59,6 +59,10 @@ def test_every_service_error_code_is_documented(repo_root: object) -> None:
             source,
         ):
             raised.add((code, status[kind]))
+        # A plain ServiceError names its status (e.g. 503 ballot_not_stored).
+        raised.update(
+            re.findall(r'\bServiceError\(\s*"([a-z_]+)",.{0,600}?\bstatus=(\d{3})', source, re.S)
+        )
     for code in BallotErrorCode:
         error = from_ballot_error(BallotError(code, "", ""))
         raised.add((error.code, str(error.status)))

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from votes.service import accounts
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
-from votes.service.schemas import AuditOut, CreateStaffRequest, LoginRequest, StaffOut
+from votes.service.schemas import MAX_ID, AuditOut, CreateStaffRequest, LoginRequest, StaffOut
 from web.auth import (
     CSRF_EXEMPT,
     CSRF_HEADER,
@@ -103,7 +103,7 @@ class StaffController(Controller):
         self,
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
-        estate_id: FromQuery[int | None] = None,
+        estate_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         return await accounts.list_audit(ctx, actor, estate_id=estate_id, limit=limit)

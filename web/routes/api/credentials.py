@@ -19,6 +19,7 @@ from votes.service import credentials
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
+    MAX_REGISTERED_KEYS,
     CredentialRequestOut,
     LettersOut,
     PendingReplacementOut,
@@ -31,7 +32,16 @@ from votes.storage.models import CredentialRequestState
 from web.ratelimit import client_address
 from web.routes.api.meetings import MeetingCode
 
-__all__ = ["CredentialController", "CredentialRequestController", "RegisteredKeysOut"]
+__all__ = [
+    "REGISTER_KEYS_MAX_BODY_BYTES",
+    "CredentialController",
+    "CredentialRequestController",
+    "RegisteredKeysOut",
+]
+
+#: Body limit of key registration: a key for every member of the largest estate
+#: (MAX_REGISTERED_KEYS entries of about 100 bytes; twice that for long member ids).
+REGISTER_KEYS_MAX_BODY_BYTES = MAX_REGISTERED_KEYS * 200
 
 StateFilter = Literal["pending", "approved", "refused", "all"]
 # ``state`` is a reserved handler argument in Litestar: the query parameter is aliased.
@@ -70,7 +80,15 @@ class CredentialController(Controller):
     ) -> LettersOut:
         return await credentials.issue_letters(ctx, actor, code, ip=client_address(request))
 
-    @post("/keys", summary="Register public keys of letters made offline (convener)")
+    @post(
+        "/keys",
+        summary="Register public keys of letters made offline (convener)",
+        description=(
+            f"At most {MAX_REGISTERED_KEYS:,} keys; the body may be up to "
+            f"{REGISTER_KEYS_MAX_BODY_BYTES:,} bytes (VOTES_MAX_BODY_BYTES does not apply)."
+        ),
+        request_max_body_size=REGISTER_KEYS_MAX_BODY_BYTES,
+    )
     async def register_keys(
         self,
         request: Request[Any, Any, Any],

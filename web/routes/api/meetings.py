@@ -13,13 +13,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from votes.service import meetings
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
+    MAX_ID,
+    MAX_LOG_SIZE,
     ApprovalRequestOut,
     ApproveRequest,
     CertificationRequestOut,
@@ -45,7 +47,7 @@ class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An officer's tlog-cosignature line over the meeting's signed checkpoint of ``size``."""
 
     public_key: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
-    size: Annotated[int, msgspec.Meta(ge=1)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=MAX_LOG_SIZE)]
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
@@ -68,7 +70,7 @@ class MeetingController(Controller):
         self,
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
-        estate_id: FromQuery[int | None] = None,
+        estate_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
     ) -> list[MeetingOut]:
         return await meetings.list_meetings(ctx, actor, estate_id=estate_id)
 

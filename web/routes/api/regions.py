@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.params import JSONBody, MultipartBody, PathParameter
 
 from votes.service import regions
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Invalid
 from votes.service.schemas import (
+    MAX_ID,
     CreateEstateRequest,
     CreateRegionRequest,
     EstateOut,
@@ -24,6 +25,8 @@ from web.ratelimit import client_address
 
 __all__ = ["RegionController"]
 
+#: An estate id in a path: a positive 64-bit integer (larger ones are refused with 400).
+EstateId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 #: The multipart body may carry the largest roster the service accepts plus form overhead.
 _UPLOAD_BODY_BYTES = regions.MAX_ROSTER_BYTES + 64 * 1024
 
@@ -69,7 +72,7 @@ class RegionController(Controller):
         self,
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
-        estate_id: FromPath[int],
+        estate_id: EstateId,
     ) -> EstateOut:
         return await regions.get_estate(ctx, actor, estate_id)
 
@@ -87,7 +90,7 @@ class RegionController(Controller):
         request: Request[Any, Any, Any],
         ctx: NamedDependency[ServiceContext],
         actor: NamedDependency[Actor],
-        estate_id: FromPath[int],
+        estate_id: EstateId,
         data: MultipartBody[dict[str, UploadFile]],
     ) -> RosterImportOut:
         upload = data.get("file")
