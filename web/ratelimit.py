@@ -99,7 +99,9 @@ def signed_member_key(text: str, signature_hex: str, domain: Domain | str) -> st
         member = _MEMBER_DECODER.decode(text).member
         key = PublicKey.from_hex(member.lower())
         signature = bytes.fromhex(signature_hex)
-    except (msgspec.DecodeError, SignatureError, ValueError):
+    except (msgspec.DecodeError, SignatureError, ValueError, RecursionError):
+        # RecursionError: msgspec recurses into unknown fields it skips, so a deeply
+        # nested body would otherwise escape as a 500; it is junk like any other.
         return None
     return key.hex() if key.verify(domain, text.encode(), signature) else None
 

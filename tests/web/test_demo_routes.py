@@ -266,7 +266,7 @@ async def test_register_keys_is_refused_once_voting_is_open(
 async def test_revoke_by_the_public_is_401(client: AsyncTestClient[Litestar], demo: Any) -> None:
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credentials/revoke",
-        json={"member_id": demo.letters[0].member_id, "reason": "x"},
+        json={"member_id": demo.letters[0].member_id, "reason": "x", "request_sha256": "ab" * 32},
     )
     assert response.status_code == 401
 

@@ -69,6 +69,7 @@ def _concrete(path: str, meeting_code: str) -> str:
         path.replace("{code}", meeting_code)
         .replace("{objection_id}", str(uuid.uuid4()))
         .replace("{key_id}", str(uuid.uuid4()))
+        .replace("{request_id}", str(uuid.uuid4()))
         .replace("{estate_id}", "1")
     )
 
@@ -193,7 +194,7 @@ async def test_owner_objection_whose_body_nests_deeply_is_bad_objection(
     ctx: ServiceContext, demo: Any
 ) -> None:
     deep = "[" * 30000 + "]" * 30000
-    request = MemberObjectionRequest(body=deep, signature="00" * 64)
+    request = MemberObjectionRequest(body=deep, signature="00" * 64, text="x")
     with pytest.raises(ServiceError) as refused:
         await objections.file_member_objection(ctx, demo.meeting_code, request)
     assert refused.value.code == "bad_objection"
@@ -259,8 +260,8 @@ async def test_unpaired_surrogate_in_a_ballot_is_400_and_not_taken(
 async def test_nul_in_a_signed_owner_objection_is_refused_and_nothing_is_recorded(
     client: AsyncTestClient[Litestar], demo: Any, operator: str
 ) -> None:
-    # The NUL is inside the signed body text (escaped twice on the wire), so only
-    # the service's parse of that body can see it.
+    # The owner signs the text's SHA-256; the text itself travels beside the signed
+    # body, where the strict body decoder refuses the NUL before the service runs.
     meeting = await public_meeting(client, demo.meeting_code)
     key = derive_signing_key(meeting["id"], parse_secret(demo.letters[0].code))
     body = objection_body(
@@ -272,9 +273,15 @@ async def test_nul_in_a_signed_owner_objection_is_refused_and_nothing_is_recorde
     )
     url = f"/api/v1/meetings/{demo.meeting_code}/objections"
     response = await client.post(
-        url, json={"body": body.decode(), "signature": key.sign(OBJECTION_DOMAIN, body).hex()}
+        url,
+        json={
+            "body": body.decode(),
+            "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
+            "text": "面积\u0000有误",
+        },
     )
-    _assert_refused(response, 422, "bad_objection")
+    _assert_refused(response)
+    assert "NUL" in response.json()["message"]
     assert (await client.get(url)).json() == []
 
 
@@ -415,6 +422,31 @@ async def test_draft_change_to_the_end_of_the_calendar_is_400(
     response = await client.patch(url, json={"notice_at": "9999-12-31T23:59:59Z"})
     _assert_refused(response)
     assert (await client.get(url)).json() == created.json()
+
+
+@pytest.mark.parametrize(
+    "setting", ["objection_days", "notice_days", "voting_min_days", "voting_max_days"]
+)
+async def test_day_count_beyond_a_century_in_the_settings_is_400(
+    client: AsyncTestClient[Litestar], demo: Any, operator: str, setting: str
+) -> None:
+    # The sum of a time and 10**12 days does not exist; the request is refused before
+    # anything computes with it.
+    estate_id = (await client.get("/api/v1/estates")).json()[0]["id"]
+    before = (await client.get("/api/v1/meetings", params={"estate_id": estate_id})).json()
+    response = await client.post(
+        "/api/v1/meetings",
+        json={
+            "estate_id": estate_id,
+            "title": "会议",
+            "convener": "业主委员会",
+            "open_at": "2030-01-01T00:00:00Z",
+            "close_at": "2030-01-10T00:00:00Z",
+            "settings": {setting: 10**12},
+        },
+    )
+    _assert_refused(response)
+    assert (await client.get("/api/v1/meetings", params={"estate_id": estate_id})).json() == before
 
 
 # ---------------------------------------------------------------- lists and keys

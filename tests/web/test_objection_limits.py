@@ -68,3 +68,17 @@ async def test_junk_objections_from_one_address_are_limited_by_address(
         statuses = [(await attacker.post(url, json=forged)).status_code for _ in range(3)]
     assert 429 not in statuses[:2]
     assert statuses[2] == 429
+
+
+async def test_deeply_nested_objection_body_is_refused_as_junk(
+    ctx: ServiceContext, tmp_path: Path, demo: Any
+) -> None:
+    app = create_app(make_settings(tmp_path), context=ctx, scheduler=False, seed_demo=False)
+    url = f"/api/v1/meetings/{demo.meeting_code}/objections"
+    nested = '{"x":' + "[" * 10_000 + "]" * 10_000 + "}"
+    async with started(app), client_from(app, f"attacker-{uuid.uuid4().hex[:6]}") as attacker:
+        response = await attacker.post(
+            url, json={"body": nested, "signature": "00" * 64, "text": "x"}
+        )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["code"] in {"bad_objection", "bad_signature"}

@@ -22,7 +22,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -145,6 +145,11 @@ Area = Annotated[int, msgspec.Meta(gt=0, le=MAX_SAFE_INTEGER)]
 Item = Annotated[int, msgspec.Meta(ge=1, le=9)]
 ObjectionNonce = Annotated[str, msgspec.Meta(min_length=32, max_length=32)]
 Positive = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INTEGER)]
+#: A number of days in the settings: at most a century, so that adding it to a time can
+#: never overflow (a time is at most 9999-12-31) and every reader refuses the same values.
+MAX_DAYS: Final = 36_500
+Days = Annotated[int, msgspec.Meta(ge=0, le=MAX_DAYS)]
+PositiveDays = Annotated[int, msgspec.Meta(ge=1, le=MAX_DAYS)]
 Disclosure = Literal["anonymous", "open-roll"]
 
 
@@ -197,7 +202,7 @@ class MeetingSettings(msgspec.Struct, **_OPTS):
     invalid_ballots: InvalidBallots = InvalidBallots.PARTICIPATING
     non_voters: NonVoterRule = NonVoterRule.STRICT
     include_parking: bool = False
-    objection_days: SafeInt = 7
+    objection_days: Days = 7
     retention_years: SafeInt = 3
     disclosure: Disclosure = "anonymous"
     proxy_cap: Positive | None = None  # members one proxy holder may vote for; None = no cap
@@ -205,9 +210,9 @@ class MeetingSettings(msgspec.Struct, **_OPTS):
     # notice's instants to them.  None only in a request: the service fills in its configured
     # value (VOTES_NOTICE_DAYS, VOTES_VOTING_MIN_DAYS, VOTES_VOTING_MAX_DAYS) before the
     # notice is written, and a notice without them fails verification.
-    notice_days: Positive | None = None  # least days from notice_at to open_at
-    voting_min_days: Positive | None = None  # least days from open_at to close_at
-    voting_max_days: Positive | None = None  # most days from open_at to close_at
+    notice_days: PositiveDays | None = None  # least days from notice_at to open_at
+    voting_min_days: PositiveDays | None = None  # least days from open_at to close_at
+    voting_max_days: PositiveDays | None = None  # most days from open_at to close_at
 
     def tally_settings(self) -> TallySettings:
         return TallySettings(

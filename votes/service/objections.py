@@ -261,7 +261,7 @@ async def file_member_objection(
             "异议正文与签名内容不符",
             "the text's SHA-256 is not the signed body's document",
         )
-    if "\x00" in body["text"]:  # canonical JSON may carry \u0000; a stored text may not
+    if "\x00" in request.text:  # a stored text may not carry NUL (the strict body refuses it too)
         raise Invalid(
             "bad_objection",
             "异议内容含有不允许的 NUL 字符（\\u0000）",

@@ -475,6 +475,14 @@ async def consistency_proof(
         plan = consistency_plan(size1, size2)
     except ProofError as exc:
         raise LogRangeError(str(exc)) from exc
+    if not plan.nodes:
+        # Equal sizes need no node, so no missing node would reveal a size past the log.
+        head = await get_head(session, estate_id=estate_id, meeting_id=meeting_id)
+        current = 0 if head is None else head.size
+        if size2 > current:
+            raise LogRangeError(
+                f"the log of meeting {meeting_id} has {current} entries; size {size2} requested"
+            )
     hashes = await _fetch_nodes(session, estate_id, meeting_id, plan.nodes)
     try:
         return plan.assemble(hashes)

@@ -235,6 +235,18 @@ def test_voting_period_shorter_than_voting_min_days_is_caught(sim: Simulation) -
     assert _first(report) == ("voting-period", 0)
 
 
+@pytest.mark.parametrize(
+    "setting", ["objection_days", "notice_days", "voting_min_days", "voting_max_days"]
+)
+def test_day_count_beyond_a_century_is_caught_by_the_entry_check(
+    sim: Simulation, setting: str
+) -> None:
+    # Adding 10**12 days to a time overflows the calendar: the format refuses it, so no
+    # reader has to compute with it.
+    report = verify_bundle(with_officer(sim, _with_settings(sim, **{setting: 10**12})))
+    assert _first(report) == ("entries", 0)
+
+
 def test_notice_without_its_schedule_rules_is_caught_by_the_voting_period_check(
     sim: Simulation,
 ) -> None:

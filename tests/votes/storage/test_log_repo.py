@@ -164,6 +164,25 @@ async def test_sizes_and_indexes_beyond_the_log_are_refused(sessions: Sessions) 
             )
 
 
+async def test_consistency_between_equal_sizes_beyond_the_log_is_refused(
+    sessions: Sessions,
+) -> None:
+    # Equal sizes need no stored node, so nothing else would notice the size is too large.
+    estate_id, meeting_id = await make_meeting(sessions)
+    await _append_all(sessions, estate_id, meeting_id, 3)
+    async with sessions() as session:
+        assert (
+            await consistency_proof(
+                session, estate_id=estate_id, meeting_id=meeting_id, size1=3, size2=3
+            )
+            == []
+        )
+        with pytest.raises(LogRangeError, match="has 3 entries"):
+            await consistency_proof(
+                session, estate_id=estate_id, meeting_id=meeting_id, size1=4, size2=4
+            )
+
+
 async def test_a_failing_build_writes_nothing_and_the_index_is_reused(
     sessions: Sessions,
 ) -> None:
