@@ -82,7 +82,7 @@ async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: W
     )
     await _refused(
         "meeting_not_found",
-        ballots.enter_paper_ballot(world.ctx, world.convener_b, code, request),
+        ballots.enter_paper_ballot(world.ctx, code, request, actor=world.convener_b),
         status=404,
     )
 
@@ -349,13 +349,13 @@ _MEETING_CALLS: dict[str, _AnyCall] = {
     "archive": lambda w, a, c: meetings.archive(w.ctx, a, c),
     "enter_paper_ballot": lambda w, a, c: ballots.enter_paper_ballot(
         w.ctx,
-        a,
         c,
         PaperBallotRequest(
             member_id="member:1-101",
             choices={"M1": "agree"},
             sheet_sha256=hashlib.sha256(b"s").hexdigest(),
         ),
+        actor=a,
     ),
     "file_staff_objection": lambda w, a, c: objections.file_staff_objection(
         w.ctx, a, c, StaffObjectionRequest(subject="other", text="x")

@@ -267,14 +267,14 @@ async def test_prevails_policies_accept_both_channels_once_each(world: World, po
     raw, sig = signed_ballot(world, code, "member:1-101", {"M1": "agree"})
     await ballots.cast_ballot(world.ctx, code, raw, sig)
     await ballots.enter_paper_ballot(
-        world.ctx, world.convener_a, code, _paper("member:1-101", b"s1")
+        world.ctx, code, _paper("member:1-101", b"s1"), actor=world.convener_a
     )
     raw, sig = signed_ballot(world, code, "member:1-101", {"M1": "oppose"})
     await _refused("already_voted", ballots.cast_ballot(world.ctx, code, raw, sig))
     await _refused(
         "already_voted",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, code, _paper("member:1-101", b"s2")
+            world.ctx, code, _paper("member:1-101", b"s2"), actor=world.convener_a
         ),
     )
 
@@ -285,7 +285,7 @@ async def test_one_vote_only_refuses_paper_after_online(world: World, open_code:
     await _refused(
         "already_voted",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper("member:1-101", b"s")
+            world.ctx, open_code, _paper("member:1-101", b"s"), actor=world.convener_a
         ),
     )
 
@@ -296,9 +296,9 @@ async def test_one_vote_only_refuses_paper_after_online(world: World, open_code:
 async def test_paper_ballot_is_logged_with_the_sheet_hash(world: World, open_code: str) -> None:
     out = await ballots.enter_paper_ballot(
         world.ctx,
-        world.convener_a,
         open_code,
         _paper("member:2-102", b"scan", {"M1": "invalid", "M3": "agree"}),
+        actor=world.convener_a,
     )
     assert (out.log_index, out.sheet_sha256) == (3, hashlib.sha256(b"scan").hexdigest())
     data = msgspec.json.decode(await record.bundle(world.ctx, open_code))
@@ -312,16 +312,19 @@ async def test_paper_ballot_is_logged_with_the_sheet_hash(world: World, open_cod
 
 async def test_same_paper_sheet_again_returns_the_first_entry(world: World, open_code: str) -> None:
     first = await ballots.enter_paper_ballot(
-        world.ctx, world.convener_a, open_code, _paper("member:1-101", b"s")
+        world.ctx, open_code, _paper("member:1-101", b"s"), actor=world.convener_a
     )
     again = await ballots.enter_paper_ballot(
-        world.ctx, world.convener_a, open_code, _paper("member:1-101", b"s")
+        world.ctx, open_code, _paper("member:1-101", b"s"), actor=world.convener_a
     )
     assert again == first
     await _refused(
         "sheet_already_entered",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper("member:1-101", b"s", {"M1": "oppose"})
+            world.ctx,
+            open_code,
+            _paper("member:1-101", b"s", {"M1": "oppose"}),
+            actor=world.convener_a,
         ),
     )
 
@@ -333,7 +336,7 @@ async def test_paper_ballot_for_a_member_revoked_without_replacement_is_accepted
     raw, sig = signed_ballot(world, open_code, "member:1-101", {"M1": "agree"})
     await _refused("revoked_key", ballots.cast_ballot(world.ctx, open_code, raw, sig))
     out = await ballots.enter_paper_ballot(
-        world.ctx, world.convener_a, open_code, _paper("member:1-101", b"signed sheet")
+        world.ctx, open_code, _paper("member:1-101", b"signed sheet"), actor=world.convener_a
     )
     assert out.member_id == "member:1-101"
     report = verify_bundle(await record.bundle(world.ctx, open_code))
@@ -349,7 +352,7 @@ async def test_paper_ballot_audit_says_whether_the_credential_was_revoked(
     await world.revoke_credential(open_code, "member:1-101")
     for member, sheet in (("member:1-101", b"s1"), ("member:2-101", b"s2")):
         await ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper(member, sheet)
+            world.ctx, open_code, _paper(member, sheet), actor=world.convener_a
         )
     events = await accounts.list_audit(world.ctx, world.operator, estate_id=world.estate_a)
     flags = {
@@ -366,19 +369,22 @@ async def test_paper_ballot_for_unknown_member_or_choice_refused(
     await _refused(
         "unknown_member",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper("member:9-999", b"a")
+            world.ctx, open_code, _paper("member:9-999", b"a"), actor=world.convener_a
         ),
     )
     await _refused(
         "bad_choice",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper("member:1-101", b"b", {"M2": "丙"})
+            world.ctx, open_code, _paper("member:1-101", b"b", {"M2": "丙"}), actor=world.convener_a
         ),
     )
     await _refused(
         "unknown_motion",
         ballots.enter_paper_ballot(
-            world.ctx, world.convener_a, open_code, _paper("member:1-101", b"c", {"M9": "agree"})
+            world.ctx,
+            open_code,
+            _paper("member:1-101", b"c", {"M9": "agree"}),
+            actor=world.convener_a,
         ),
     )
 
@@ -402,29 +408,39 @@ async def test_proxy_cap_per_holder(world: World) -> None:
     settings = MeetingSettings(duplicate_policy="latest-wins", proxy_cap=2)  # type: ignore[arg-type]
     code = await world.opened(settings=settings)
     ctx, staff = world.ctx, world.convener_a
-    await ballots.enter_proxy_ballot(ctx, staff, code, _proxy(world, code, "member:1-101", "王某"))
-    await ballots.enter_proxy_ballot(ctx, staff, code, _proxy(world, code, "member:1-102", "王某"))
+    await ballots.enter_proxy_ballot(
+        ctx, code, _proxy(world, code, "member:1-101", "王某"), actor=staff
+    )
+    await ballots.enter_proxy_ballot(
+        ctx, code, _proxy(world, code, "member:1-102", "王某"), actor=staff
+    )
     error = await _refused(
         "proxy_cap_reached",
-        ballots.enter_proxy_ballot(ctx, staff, code, _proxy(world, code, "member:2-101", "王某")),
+        ballots.enter_proxy_ballot(
+            ctx, code, _proxy(world, code, "member:2-101", "王某"), actor=staff
+        ),
     )
     assert error.details["cap"] == 2
     # A change for a member already held does not count again; another holder is free.
     await ballots.enter_proxy_ballot(
-        ctx, staff, code, _proxy(world, code, "member:1-101", "王某", "oppose")
+        ctx, code, _proxy(world, code, "member:1-101", "王某", "oppose"), actor=staff
     )
-    await ballots.enter_proxy_ballot(ctx, staff, code, _proxy(world, code, "member:2-101", "李某"))
+    await ballots.enter_proxy_ballot(
+        ctx, code, _proxy(world, code, "member:2-101", "李某"), actor=staff
+    )
 
 
 async def test_proxy_ballot_records_authorisation_and_returns_receipt(
     world: World, open_code: str
 ) -> None:
     request = _proxy(world, open_code, "member:1-101", "王某")
-    receipt = await ballots.enter_proxy_ballot(world.ctx, world.convener_a, open_code, request)
+    receipt = await ballots.enter_proxy_ballot(
+        world.ctx, open_code, request, actor=world.convener_a
+    )
     data = msgspec.json.decode(await record.bundle(world.ctx, open_code))
     entry = data["entries"][receipt.body.index]
     assert (entry["type"], entry["authorisation"]) == ("proxy-ballot", request.authorisation_sha256)
-    again = await ballots.enter_proxy_ballot(world.ctx, world.convener_a, open_code, request)
+    again = await ballots.enter_proxy_ballot(world.ctx, open_code, request, actor=world.convener_a)
     assert again == receipt
 
 

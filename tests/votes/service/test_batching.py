@@ -10,6 +10,7 @@ import pytest
 
 from tests.votes.service.conftest import World, signed_ballot
 from votes.service import ballots, turnout
+from votes.service.ballots import batch
 from votes.service.batching import Coalescer, GroupCommit, Lanes
 from votes.service.errors import ServiceError
 from votes.service.schemas import MeetingSettings
@@ -229,13 +230,13 @@ async def test_a_failed_transaction_stores_nothing_and_the_ballots_can_be_sent_a
         signed_ballot(world, code, member, {"M1": "agree"})
         for member in ("member:1-101", "member:1-102", "member:2-101")
     ]
-    store = ballots._store  # the step inside the batch's transaction
+    store = batch._store  # the step inside the batch's transaction
 
     async def store_then_fail(*args: Any, **kwargs: Any) -> Any:
         await store(*args, **kwargs)  # everything written, then the transaction fails
         raise ConnectionError("database went away before commit")
 
-    monkeypatch.setattr(ballots, "_store", store_then_fail)
+    monkeypatch.setattr(batch, "_store", store_then_fail)
     outcomes = await asyncio.gather(
         *(ballots.cast_ballot(world.ctx, code, raw, sig) for raw, sig in sent),
         return_exceptions=True,
@@ -244,7 +245,7 @@ async def test_a_failed_transaction_stores_nothing_and_the_ballots_can_be_sent_a
         ("ballot_not_stored", 503)
     ] * 3
     assert (await turnout.turnout(world.ctx, code)).ballots == 0
-    monkeypatch.setattr(ballots, "_store", store)
+    monkeypatch.setattr(batch, "_store", store)
     receipts = await asyncio.gather(
         *(ballots.cast_ballot(world.ctx, code, raw, sig) for raw, sig in sent)
     )

@@ -38,19 +38,18 @@ async def test_full_meeting_bundle_passes_the_verifier(world: World) -> None:
     receipts.append(await ballots.cast_ballot(ctx, code, raw, sig))
     await ballots.enter_paper_ballot(
         ctx,
-        world.convener_a,
         code,
         PaperBallotRequest(
             member_id="member:2-102",
             choices={"M1": "agree", "M3": "agree"},
             sheet_sha256=hashlib.sha256(b"scan of sheet 1").hexdigest(),
         ),
+        actor=world.convener_a,
     )
     raw, sig = signed_ballot(world, code, "developer", {"M1": "abstain", "M3": "oppose"})
     receipts.append(
         await ballots.enter_proxy_ballot(
             ctx,
-            world.convener_a,
             code,
             ProxyBallotRequest(
                 ballot=raw.decode(),
@@ -58,6 +57,7 @@ async def test_full_meeting_bundle_passes_the_verifier(world: World) -> None:
                 authorisation_sha256=hashlib.sha256(b"authorisation").hexdigest(),
                 holder="王某 110101199001011234",
             ),
+            actor=world.convener_a,
         )
     )
     # A lost letter replaced mid-vote; the new key votes.

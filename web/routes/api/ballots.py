@@ -103,7 +103,9 @@ class StaffBallotController(Controller):
         code: MeetingCode,
         data: JSONBody[PaperBallotRequest],
     ) -> PaperBallotOut:
-        return await ballots.enter_paper_ballot(ctx, actor, code, data, ip=client_address(request))
+        return await ballots.enter_paper_ballot(
+            ctx, code, data, actor=actor, ip=client_address(request)
+        )
 
     @post(
         "/proxy-ballots",
@@ -117,4 +119,6 @@ class StaffBallotController(Controller):
         code: MeetingCode,
         data: JSONBody[ProxyBallotRequest],
     ) -> Receipt:
-        return await ballots.enter_proxy_ballot(ctx, actor, code, data, ip=client_address(request))
+        return await ballots.enter_proxy_ballot(
+            ctx, code, data, actor=actor, ip=client_address(request)
+        )
