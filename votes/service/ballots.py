@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
+from votes.enums import CredentialStatus, MeetingState
 from votes.model import Channel, DuplicatePolicy
 from votes.record.ballot import (
     AcceptedBallot,
@@ -71,7 +72,7 @@ from votes.service.voting import open_meeting
 from votes.storage import append_entries, get_entries
 from votes.storage.log_repo import AppendResult, CoInsert, LockedHead, lock_head_state
 from votes.storage.models import Ballot as BallotRow
-from votes.storage.models import Credential, CredentialStatus, MeetingState, RosterMember
+from votes.storage.models import Credential, RosterMember
 
 __all__ = [
     "VerifiedBallot",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from crypto.notes import CosignatureVerifier
 from crypto.signing import PublicKey
+from votes.enums import MeetingState
 from votes.record.bundle import EarlierCheckpoint, OfficerKey, build_bundle, encode_bundle
 from votes.record.entries import decode_entry
 from votes.roster import format_area
@@ -36,7 +37,6 @@ from votes.storage.models import (
     Checkpoint,
     Cosignature,
     CredentialRequest,
-    MeetingState,
     Region,
     StaffAccount,
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, insert, select
 
+from votes.enums import RegionLevel, StaffRole
 from votes.problems import InputError
 from votes.roster import RosterImport, format_area, import_roster_table
 from votes.service._common import audit
@@ -32,8 +33,6 @@ from votes.storage.models import (
     Building,
     Estate,
     Region,
-    RegionLevel,
-    StaffRole,
     Unit,
     UnitOwner,
     VotingMember,

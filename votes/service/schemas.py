@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from votes.enums import MeetingState, ObjectionState, RegionLevel, StaffRole
 from votes.model import MotionType
 from votes.record.entries import MeetingSettings
 from votes.record.receipt import Receipt
-from votes.storage.models import MeetingState, ObjectionState, RegionLevel, StaffRole
 
 __all__ = [
     "AnswerObjectionRequest",

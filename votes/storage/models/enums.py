@@ -1,4 +1,4 @@
-"""Enumerations stored in the database (as their string values)."""
+"""The column type that stores a domain enum (votes/enums.py) as its string value."""
 
 from __future__ import annotations
 
@@ -6,66 +6,7 @@ from enum import StrEnum
 
 from sqlalchemy import Enum
 
-__all__ = [
-    "CertificationDecision",
-    "CosignatureKind",
-    "CredentialStatus",
-    "MeetingState",
-    "ObjectionState",
-    "RegionLevel",
-    "StaffRole",
-    "enum_type",
-]
-
-
-class RegionLevel(StrEnum):
-    CITY = "city"
-    DISTRICT = "district"
-    SUBDISTRICT = "subdistrict"
-
-
-class StaffRole(StrEnum):
-    OPERATOR = "operator"  # 区/市 住建: regions, estates, accounts
-    CONVENER = "convener"  # 召集人: scoped to estates
-    OFFICER = "officer"  # 街道办: scoped to subdistricts
-
-
-class MeetingState(StrEnum):
-    """docs/design.md §3 lifecycle; the transitions themselves belong to the service layer."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    NOTICE = "notice"
-    OPEN = "open"
-    CLOSED = "closed"
-    TALLIED = "tallied"
-    CERTIFIED = "certified"
-    RETURNED = "returned"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
-class CredentialStatus(StrEnum):
-    ISSUED = "issued"
-    REVOKED = "revoked"
-    REPLACED = "replaced"
-
-
-class CosignatureKind(StrEnum):
-    APPROVAL = "approval"
-    CERTIFICATION = "certification"
-
-
-class ObjectionState(StrEnum):
-    OPEN = "open"
-    UPHELD = "upheld"
-    DISMISSED = "dismissed"
-
-
-class CertificationDecision(StrEnum):
-    CERTIFIED = "certified"
-    RETURNED = "returned"
+__all__ = ["enum_type"]
 
 
 def enum_type(enum: type[StrEnum]) -> Enum:
