@@ -98,7 +98,8 @@ from votes.record.wire import (
     sha256_hex,
     strict_canonical,
 )
-from votes.roster import format_area, member_groups
+from votes.roster import member_groups
+from votes.rules import format_area
 from votes.tally import result_to_dict, tally_grouped
 
 __all__ = [

@@ -9,7 +9,7 @@ from crypto.signing import PublicKey
 from votes.enums import MeetingState
 from votes.record.bundle import EarlierCheckpoint, OfficerKey, build_bundle, encode_bundle
 from votes.record.entries import decode_entry
-from votes.roster import format_area
+from votes.rules import format_area
 from votes.service._common import (
     MeetingInfo,
     checkpoint_note,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from votes.enums import MeetingState
 from votes.record.entries import NoticeEntry, motion_from_wire, roster_from_wire
-from votes.roster import format_area, member_weight
+from votes.roster import member_weight
+from votes.rules import format_area
 from votes.service._common import MeetingInfo, find_meeting, load_notice
 from votes.service.actors import meeting_not_found
 from votes.service.context import ServiceContext

@@ -6,7 +6,7 @@ import pytest
 
 from tests.votes.service.conftest import World
 from votes.enums import RegionLevel
-from votes.roster import MAX_BUILDING, MAX_UNIT_NUMBER
+from votes.inputs.roster import MAX_BUILDING, MAX_UNIT_NUMBER
 from votes.service import meetings, regions
 from votes.service.errors import ServiceError
 from votes.service.schemas import CreateRegionRequest

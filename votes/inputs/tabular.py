@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from votes.problems import InputError, Problem, UnreadableFileError
+from votes.inputs.problems import InputError, Problem, UnreadableFileError
 
 __all__ = [
     "BoundTable",

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from votes.inputs.problems import InputError, Problem, UnreadableFileError
+from votes.inputs.tabular import decode_text, normalize_text
 from votes.model import Choice, Motion, MotionType, Roster
-from votes.problems import InputError, Problem, UnreadableFileError
-from votes.tabular import decode_text, normalize_text
 
 __all__ = ["RESERVED_NAMES", "check_motion_scopes", "parse_motions", "read_motions"]
 

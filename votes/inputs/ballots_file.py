@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from votes.inputs.problems import InputError, Problem
+from votes.inputs.tabular import Column, Table, bind_columns, normalize_text, read_table
 from votes.model import BallotRow, Channel, Choice, Member, Motion, MotionType, Roster
-from votes.problems import InputError, Problem
-from votes.tabular import Column, Table, bind_columns, normalize_text, read_table
 
 __all__ = [
     "BALLOT_COLUMNS",
