@@ -27,9 +27,9 @@ from votes.model import (
     Rulebook,
     TallySettings,
 )
-from votes.tally import result_to_dict
 from votes.tally import tally as count_votes
 from votes.tally_format import render_result
+from votes.tally_json import result_to_dict
 
 __all__ = ["tally", "tally_command"]
 

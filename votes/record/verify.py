@@ -100,7 +100,8 @@ from votes.record.wire import (
 )
 from votes.roster import member_groups
 from votes.rules import format_area
-from votes.tally import result_to_dict, tally_grouped
+from votes.tally import tally_grouped
+from votes.tally_json import result_to_dict
 
 __all__ = [
     "CHECKS",

@@ -500,7 +500,7 @@ class ResultOut(_Out):
     state: MeetingState
     tally_hash: str
     tally_index: int
-    result: dict[str, Any]  # votes.tally.result_to_dict (docs/tally-json.md)
+    result: dict[str, Any]  # votes.tally_json.result_to_dict (docs/tally-json.md)
     certified: bool
     objection_deadline: datetime
 
