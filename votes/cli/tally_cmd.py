@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from votes.cli.tally_format import render_result
 from votes.inputs.ballots_file import import_ballots
 from votes.inputs.motions_file import read_motions
 from votes.inputs.problems import InputError, Problem
@@ -28,7 +29,6 @@ from votes.model import (
     TallySettings,
 )
 from votes.tally import tally as count_votes
-from votes.tally_format import render_result
 from votes.tally_json import result_to_dict
 
 __all__ = ["tally", "tally_command"]
