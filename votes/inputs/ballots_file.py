@@ -199,15 +199,7 @@ def import_ballots_table(
     member_of_unit = roster.member_of_unit()
     motion_by_id = {m.id: m for m in motions}
     rows: list[BallotRow] = []
-    warnings: list[Problem] = [
-        Problem(
-            table.header_row,
-            header,
-            "unknown-column",
-            f"未识别的列，已忽略 unknown column ignored: '{header}'",
-        )
-        for header in bound.unknown
-    ]
+    warnings = bound.unknown_column_warnings()
     col = bound.column_of
     for row in table.rows:
         check = _RowChecker(row.row, col("choice"))

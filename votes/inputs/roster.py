@@ -90,6 +90,14 @@ _SOURCE_WORDS = {
     "合同": AreaSource.CONTRACT,
 }
 
+#: The enum columns -> how a problem names them (Chinese, English); the English
+#: name with hyphens is the problem code's tail ("unknown-area-source").
+_ENUM_LABELS = {
+    "kind": ("类型", "kind"),
+    "status": ("状态", "status"),
+    "area_source": ("面积来源", "area source"),
+}
+
 _KEY_SEPARATORS = re.compile(r"[;；]")
 _COLUMN = {column.name: column for column in ROSTER_COLUMNS}
 
@@ -204,6 +212,20 @@ def _parse_row(
             problem(name, *found)
         return found is None
 
+    def enum_cell(name: str, enum: type[_E], words: dict[str, _E], default: _E) -> _E | None:
+        """The cell's member of ``enum`` (``default`` if empty); None, with a problem, if not."""
+        text = bound.cell(row, name)
+        value = _parse_enum(text, enum, words, default)
+        if value is None:
+            zh, en = _ENUM_LABELS[name]
+            problem(
+                name,
+                f"unknown-{en.replace(' ', '-')}",
+                f"未知{zh} unknown {en} '{normalize_text(text)}' "
+                f"(allowed: {_allowed(enum, words)})",
+            )
+        return value
+
     before = len(problems)
     number = normalize_text(bound.cell(row, "unit"))
     if not bound.has("unit"):
@@ -249,58 +271,19 @@ def _parse_row(
     building = normalize_text(bound.cell(row, "building"))
     stored("building", building)
 
-    kind = _parse_enum(bound.cell(row, "kind"), UnitKind, _KIND_WORDS, UnitKind.RESIDENTIAL)
-    if kind is None:
-        problem(
-            "kind",
-            "unknown-kind",
-            f"未知类型 unknown kind '{normalize_text(bound.cell(row, 'kind'))}' "
-            f"(allowed: {_allowed(UnitKind, _KIND_WORDS)})",
-        )
-    status = _parse_enum(bound.cell(row, "status"), UnitStatus, _STATUS_WORDS, UnitStatus.SOLD)
-    if status is None:
-        problem(
-            "status",
-            "unknown-status",
-            f"未知状态 unknown status '{normalize_text(bound.cell(row, 'status'))}' "
-            f"(allowed: {_allowed(UnitStatus, _STATUS_WORDS)})",
-        )
-    source = _parse_enum(
-        bound.cell(row, "area_source"), AreaSource, _SOURCE_WORDS, AreaSource.REGISTRY
-    )
-    if source is None:
-        problem(
-            "area_source",
-            "unknown-area-source",
-            f"未知面积来源 unknown area source "
-            f"'{normalize_text(bound.cell(row, 'area_source'))}' "
-            f"(allowed: {_allowed(AreaSource, _SOURCE_WORDS)})",
-        )
+    kind = enum_cell("kind", UnitKind, _KIND_WORDS, UnitKind.RESIDENTIAL)
+    status = enum_cell("status", UnitStatus, _STATUS_WORDS, UnitStatus.SOLD)
+    source = enum_cell("area_source", AreaSource, _SOURCE_WORDS, AreaSource.REGISTRY)
     if len(problems) > before or kind is None or status is None or source is None:
         return None
     return Unit(
-        number=number,
-        building=building,
-        area=area,
-        owners=owners,
-        kind=kind,
-        status=status,
-        area_source=source,
-        row=row.row,
+        number, building, area, owners, kind=kind, status=status, area_source=source, row=row.row
     )
 
 
 def _warnings(bound: BoundTable, units: Sequence[Unit], roster: Roster) -> list[Problem]:
     table = bound.table
-    warnings = [
-        Problem(
-            table.header_row,
-            header,
-            "unknown-column",
-            f"未识别的列，已忽略 unknown column ignored: '{header}'",
-        )
-        for header in bound.unknown
-    ]
+    warnings = bound.unknown_column_warnings()
     if not bound.has("building"):
         warnings.append(
             Problem(

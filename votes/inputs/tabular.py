@@ -40,6 +40,7 @@ __all__ = [
     "normalize_text",
     "parse_csv",
     "raise_if",
+    "read_file",
     "read_table",
     "text_problem",
 ]
@@ -213,17 +214,25 @@ def _read_xlsx(data: bytes, *, source: str) -> Table:
     return _table_from_records(source, records)
 
 
-def read_table(path: Path | str) -> Table:
-    """Read a CSV or XLSX file (detected from its content, not its name)."""
+def read_file(path: Path | str) -> tuple[str, bytes]:
+    """The file's name (the ``source`` of its problems) and its bytes.
+
+    Raises :class:`UnreadableFileError` (``unreadable``) when it cannot be read.
+    """
     path = Path(path)
     source = path.name
     try:
-        data = path.read_bytes()
+        return source, path.read_bytes()
     except OSError as exc:
         raise UnreadableFileError(
             [Problem(0, None, "unreadable", f"无法读取文件 cannot read the file: {exc.strerror}")],
             source=source,
         ) from exc
+
+
+def read_table(path: Path | str) -> Table:
+    """Read a CSV or XLSX file (detected from its content, not its name)."""
+    source, data = read_file(path)
     if data.startswith(_ZIP_MAGIC):
         return _read_xlsx(data, source=source)
     if data.startswith(_OLE2_MAGIC):
@@ -284,6 +293,18 @@ class BoundTable:
     def column_of(self, name: str) -> str:
         """The column as it should be named in a problem: the header as written, else the name."""
         return self.headers.get(name, name)
+
+    def unknown_column_warnings(self) -> list[Problem]:
+        """One warning per header not understood: such a column is ignored, never an error."""
+        return [
+            Problem(
+                self.table.header_row,
+                header,
+                "unknown-column",
+                f"未识别的列，已忽略 unknown column ignored: '{header}'",
+            )
+            for header in self.unknown
+        ]
 
 
 def bind_columns(table: Table, columns: Sequence[Column]) -> tuple[BoundTable, list[Problem]]:
