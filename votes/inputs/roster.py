@@ -23,6 +23,7 @@ from votes.inputs.tabular import (
     TableRow,
     bind_columns,
     normalize_text,
+    parse_enum_cell,
     read_table,
     text_problem,
 )
@@ -182,18 +183,6 @@ class RosterImport:
 _E = TypeVar("_E", bound=StrEnum)
 
 
-def _parse_enum(text: str, enum: type[_E], words: dict[str, _E], default: _E) -> _E | None:
-    value = normalize_text(text)
-    if not value:
-        return default
-    if value in words:
-        return words[value]
-    try:
-        return enum(value.casefold())
-    except ValueError:
-        return None
-
-
 def _allowed(enum: type[StrEnum], words: dict[str, _E]) -> str:
     chinese = {v: k for k, v in words.items()}
     return ", ".join(f"{chinese[member]} {member.value}" for member in enum)  # type: ignore[index]
@@ -215,7 +204,7 @@ def _parse_row(
     def enum_cell(name: str, enum: type[_E], words: dict[str, _E], default: _E) -> _E | None:
         """The cell's member of ``enum`` (``default`` if empty); None, with a problem, if not."""
         text = bound.cell(row, name)
-        value = _parse_enum(text, enum, words, default)
+        value = parse_enum_cell(text, enum, words, default)
         if value is None:
             zh, en = _ENUM_LABELS[name]
             problem(

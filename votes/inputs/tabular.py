@@ -20,11 +20,13 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from votes.inputs.problems import InputError, Problem, UnreadableFileError
 
@@ -39,11 +41,15 @@ __all__ = [
     "normalize_header",
     "normalize_text",
     "parse_csv",
+    "parse_enum_cell",
+    "parse_word",
     "raise_if",
     "read_file",
     "read_table",
     "text_problem",
 ]
+
+_E = TypeVar("_E", bound=StrEnum)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
@@ -68,6 +74,28 @@ class Table:
 def normalize_text(value: str) -> str:
     """Identifier text as compared by importers: NFKC (full-width ``１`` -> ``1``), trimmed."""
     return unicodedata.normalize("NFKC", value).strip()
+
+
+def parse_word(value: str, enum: type[_E], words: Mapping[str, _E]) -> _E | None:
+    """The member a normalised cell names, or None.
+
+    A cell names a member by one of ``words`` (the Chinese word, as written) or
+    by the member's own value in any letter case.
+    """
+    if value in words:
+        return words[value]
+    try:
+        return enum(value.casefold())
+    except ValueError:
+        return None
+
+
+def parse_enum_cell(text: str, enum: type[_E], words: Mapping[str, _E], default: _E) -> _E | None:
+    """:func:`parse_word` of a raw cell; ``default`` when the cell is empty."""
+    value = normalize_text(text)
+    if not value:
+        return default
+    return parse_word(value, enum, words)
 
 
 # Unicode control characters (category Cc: C0, DEL, C1). PostgreSQL refuses NUL in
