@@ -2,7 +2,7 @@
 
 Pages, schemas, the service and the ORM models name a meeting state or a staff
 role from here, so none of them has to import the storage package to do so. The
-database stores each as its string value (``votes.storage.models.enums.enum_type``).
+database stores each as its string value (``votes.storage.models.base.enum_type``).
 """
 
 from __future__ import annotations

@@ -10,8 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from votes.enums import StaffRole
-from votes.storage.models.base import Base, Json, Key, utcnow
-from votes.storage.models.enums import enum_type
+from votes.storage.models.base import Base, Json, Key, enum_type, utcnow
 
 __all__ = [
     "AuditEvent",

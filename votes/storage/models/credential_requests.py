@@ -15,8 +15,7 @@ from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from votes.enums import CredentialChangeKind, CredentialRequestState
-from votes.storage.models.base import Base, Hash, Key, utcnow
-from votes.storage.models.enums import enum_type
+from votes.storage.models.base import Base, Hash, Key, enum_type, utcnow
 
 __all__ = ["CredentialRequest"]
 

@@ -15,8 +15,7 @@ from sqlalchemy import ForeignKey, ForeignKeyConstraint, SmallInteger, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from votes.enums import CosignatureKind
-from votes.storage.models.base import Base, Hash, utcnow
-from votes.storage.models.enums import enum_type
+from votes.storage.models.base import Base, Hash, enum_type, utcnow
 
 __all__ = ["Checkpoint", "Cosignature", "LogEntry", "LogHead", "LogNode"]
 
