@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 import votes
+import web
 
 VOTES_DIR = Path(votes.__file__).resolve().parent
+WEB_DIR = Path(web.__file__).resolve().parent
 # Modules of the pure core: plain data and pure functions, no I/O adapters.
 PURE_CORE = (
     "model.py",
@@ -117,5 +119,24 @@ def test_core_and_readers_use_only_the_standard_library_and_crypto(part: str) ->
         for path in sources
         for name in _imported_modules(path)
         if name.split(".")[0] not in allowed
+    ]
+    assert offending == []
+
+
+def test_pages_and_schemas_name_states_without_the_orm() -> None:
+    # Meeting states and staff roles are the domain's (votes/enums.py): the routes,
+    # the page helpers and the service's wire schemas reach storage only through
+    # the service.
+    sources = [
+        *sorted((WEB_DIR / "routes").rglob("*.py")),
+        WEB_DIR / "pages.py",
+        WEB_DIR / "i18n.py",
+        VOTES_DIR / "service" / "schemas.py",
+    ]
+    offending = [
+        (path.name, name)
+        for path in sources
+        for name in _imported_modules(path)
+        if name.startswith("votes.storage") or name.split(".")[0] == "sqlalchemy"
     ]
     assert offending == []
