@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.notes import CosignatureSigner
 from crypto.signing import Domain, SigningKey
+from votes.enums import RegionLevel, StaffRole
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service import accounts, credentials, meetings, regions
 from votes.service.actors import Actor
@@ -33,7 +34,6 @@ from votes.service.schemas import (
     MotionIn,
 )
 from votes.service.voting import open_meeting
-from votes.storage.models import RegionLevel, StaffRole
 
 __all__ = [
     "SeededMeeting",

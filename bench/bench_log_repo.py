@@ -29,6 +29,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crypto.merkle import MemoryNodeStore, MerkleLog, leaf_hash, verify_inclusion
+from votes.enums import RegionLevel
 from votes.settings import Settings
 from votes.storage import (
     append_entry,
@@ -38,7 +39,7 @@ from votes.storage import (
     inclusion_proof,
     upgrade,
 )
-from votes.storage.models import Estate, LogEntry, LogHead, LogNode, Meeting, Region, RegionLevel
+from votes.storage.models import Estate, LogEntry, LogHead, LogNode, Meeting, Region
 
 PG = os.environ.get("VOTES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

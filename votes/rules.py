@@ -124,7 +124,12 @@ def percent(part: int, whole: int) -> str | None:
 
 
 def format_area(area: int) -> str:
-    """An area in 0.01 m² as a decimal string with exactly two decimals, e.g. ``"1234.56"``."""
+    """An area in 0.01 m² as a decimal string with exactly two decimals, e.g. ``"1234.56"``.
+
+    The one formatter of areas (tally, roster import, verifier, service). Every
+    area the system holds is a unit's, positive from the import on, or a sum of
+    them, so a negative one is a bug and refused rather than printed.
+    """
     if area < 0:
         raise ValueError(f"area must be non-negative, got {area}")
     return f"{area // 100}.{area % 100:02d}"

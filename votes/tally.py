@@ -1,8 +1,8 @@
 """The tally: a pure function from roster, motions, ballots and settings to a result per motion.
 
 How every number is computed, with the docs/legal.md article for each rule, is in
-docs/tally.md; the JSON form (:func:`result_to_dict`) is specified in
-docs/tally-json.md. All areas are integers in 0.01 m²; every threshold is
+docs/tally.md; the JSON form (:func:`votes.tally_json.result_to_dict`) is
+specified in docs/tally-json.md. All areas are integers in 0.01 m²; every threshold is
 decided by :func:`votes.rules.meets` (cross-multiplication); percentages are
 display strings.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from votes.duplicates import ByChoice, Conflict, Duplicate, resolve_by_choice
 from votes.model import (
@@ -26,10 +25,9 @@ from votes.model import (
     TallySettings,
 )
 from votes.roster import weighted_areas
-from votes.rules import Threshold, format_area, meets, percent, requirements
+from votes.rules import Threshold, format_area, meets, requirements
 
 __all__ = [
-    "RESULT_VERSION",
     "Count",
     "DimensionCheck",
     "MotionResult",
@@ -39,13 +37,9 @@ __all__ = [
     "Reason",
     "TallyResult",
     "ThresholdCheck",
-    "result_to_dict",
     "tally",
     "tally_grouped",
 ]
-
-#: Version of the shape produced by :func:`result_to_dict` (docs/tally-json.md).
-RESULT_VERSION = 1
 
 # Words that are a choice on every motion type, so never a candidate or option name.
 _RESERVED = frozenset({Choice.ABSTAIN.value, Choice.INVALID.value})
@@ -786,139 +780,3 @@ def _count(
     return TallyResult(
         settings=settings, motions=tuple(results), conflicts=tuple(ranked), notes=tuple(notes)
     )
-
-
-# --------------------------------------------------------------------------- JSON form
-
-
-def _count_dict(count: Count) -> dict[str, Any]:
-    return {"area": format_area(count.area), "heads": count.heads}
-
-
-def _check_dict(check: ThresholdCheck | None) -> dict[str, Any] | None:
-    if check is None:
-        return None
-    t = check.threshold
-    return {
-        "rule": t.rule,
-        "num": t.num,
-        "den": t.den,
-        "strict": t.strict,
-        "of": check.of,
-        "base": t.base,
-        "area": {
-            "part": format_area(check.area.part),
-            "whole": format_area(check.area.whole),
-            "percent": percent(check.area.part, check.area.whole),
-            "met": check.area.met,
-        },
-        "heads": {
-            "part": check.heads.part,
-            "whole": check.heads.whole,
-            "percent": percent(check.heads.part, check.heads.whole),
-            "met": check.heads.met,
-        },
-        "met": check.met,
-    }
-
-
-def _reason_dict(reason: Reason | None) -> dict[str, Any] | None:
-    return None if reason is None else {"code": reason.code, "zh": reason.zh, "en": reason.en}
-
-
-def _note_dict(note: Note) -> dict[str, Any]:
-    return {"code": note.code, "zh": note.zh, "en": note.en, "members": list(note.members)}
-
-
-def _option_dict(option: OptionResult, won_key: str) -> dict[str, Any]:
-    return {
-        "name": option.name,
-        "agree": _count_dict(option.agree),
-        "consent": _check_dict(option.consent),
-        "reached": option.reached,
-        won_key: option.won,
-    }
-
-
-def _row_dict(row: BallotRow) -> dict[str, Any]:
-    return {
-        "choice": row.choice,
-        "channel": row.channel.value,
-        "time": None if row.time is None else row.time.isoformat(),
-        "seq": row.seq,
-        "unit": row.unit,
-    }
-
-
-def _motion_dict(result: MotionResult) -> dict[str, Any]:
-    motion = result.motion
-    election = motion.type == MotionType.ELECTION
-    choose = motion.type == MotionType.CHOOSE_ONE
-    nv = result.non_voters
-    return {
-        "id": motion.id,
-        "title": motion.title,
-        "item": motion.item,
-        "type": motion.type.value,
-        "seats": motion.seats if election else None,
-        "scope": None if motion.scope is None else sorted(motion.scope),
-        "quorum_met": result.quorum_met,
-        "passed": result.passed,
-        "reason": _reason_dict(result.reason),
-        "totals": _count_dict(result.totals),
-        "participating": _count_dict(result.participating),
-        "agree": _count_dict(result.agree),
-        "oppose": _count_dict(result.oppose),
-        "abstain": _count_dict(result.abstain),
-        "invalid": _count_dict(result.invalid),
-        "thresholds": {
-            "quorum": _check_dict(result.quorum),
-            "consent": _check_dict(result.consent),
-        },
-        "candidates": [_option_dict(o, "elected") for o in result.options] if election else [],
-        "options": [_option_dict(o, "chosen") for o in result.options] if choose else [],
-        "elected": list(result.won),
-        "tie": list(result.tie),
-        "non_voters": {
-            "rule": nv.rule.value,
-            "applied": nv.applied,
-            "direction": None if nv.direction is None else nv.direction.value,
-            "count": _count_dict(nv.count),
-            "reason": _reason_dict(nv.reason),
-        },
-        "notes": [_note_dict(n) for n in result.notes],
-    }
-
-
-def _conflict_dict(conflict: Conflict) -> dict[str, Any]:
-    return {
-        "member": conflict.member_id,
-        "motion": conflict.motion_id,
-        "rows": [_row_dict(r) for r in conflict.rows],
-        "taken": conflict.taken_index,
-        "rule": conflict.rule,
-        "zh": conflict.zh,
-        "en": conflict.en,
-    }
-
-
-def result_to_dict(result: TallyResult) -> dict[str, Any]:
-    """The result as plain JSON data (str/int/bool/None/list/dict only; no floats).
-
-    The exact shape is specified in docs/tally-json.md.
-    """
-    s = result.settings
-    return {
-        "version": RESULT_VERSION,
-        "rulebook": s.rulebook.value,
-        "settings": {
-            "rulebook": s.rulebook.value,
-            "duplicate_policy": s.duplicate_policy.value,
-            "invalid_ballots": s.invalid_ballots.value,
-            "non_voters": s.non_voters.value,
-            "include_parking_area": s.include_parking_area,
-        },
-        "motions": [_motion_dict(m) for m in result.motions],
-        "conflicts": [_conflict_dict(c) for c in result.conflicts],
-        "notes": [_note_dict(n) for n in result.notes],
-    }

@@ -27,7 +27,8 @@ from votes.model import (
     Unit,
     UnitKind,
 )
-from votes.tally import MotionResult, TallyResult, result_to_dict, tally
+from votes.tally import MotionResult, TallyResult, tally
+from votes.tally_json import result_to_dict
 
 YES_NO_CHOICES = [None, "agree", "oppose", "abstain", "invalid"]
 CANDIDATES = ("A", "B", "C")

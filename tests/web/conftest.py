@@ -30,13 +30,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.web.live_server import migrate
+from votes.enums import StaffRole
 from votes.service import accounts
 from votes.service.context import ServiceContext, build_context
 from votes.service.demo import seed_demo
 from votes.service.schemas import CreateStaffRequest
 from votes.settings import Settings
 from votes.storage import create_engine, upgrade
-from votes.storage.models import StaffRole
 from web.app import create_app
 
 PASSWORD = "correct horse battery staple"

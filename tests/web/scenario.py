@@ -20,8 +20,8 @@ from crypto.notes import CosignatureSigner
 from crypto.signing import Domain, SigningKey
 from tests.web.conftest import PASSWORD, FakeClock, Snapshots, StaffFactory
 from tests.web.support import signed_ballot
+from votes.enums import StaffRole
 from votes.service.schemas import LetterOut
-from votes.storage.models import StaffRole
 
 REPO: Final = Path(__file__).resolve().parents[2]
 ROSTER: Final = REPO / "examples" / "huafu" / "roster.csv"

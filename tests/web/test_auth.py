@@ -10,9 +10,9 @@ from litestar.testing import AsyncTestClient
 
 from tests.web.conftest import PASSWORD, FakeClock, StaffFactory, login, make_settings
 from tests.web.support import client_from, started
+from votes.enums import StaffRole
 from votes.service.context import ServiceContext
 from votes.settings import RateLimit
-from votes.storage.models import StaffRole
 from web.app import create_app
 from web.ratelimit import LOGIN_DELAY_FIRST_SECONDS
 

@@ -9,7 +9,7 @@ from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
 from tests.web.conftest import StaffFactory, login
-from votes.storage.models import StaffRole
+from votes.enums import StaffRole
 
 
 def _assert_error_shape(body: object) -> None:

@@ -25,13 +25,13 @@ from litestar.testing import AsyncTestClient
 from crypto.credentials import derive_signing_key, parse_secret
 from tests.web.conftest import PASSWORD, Backend, StaffFactory, login
 from tests.web.support import public_meeting, signed_ballot
+from votes.enums import StaffRole
 from votes.service import ballots, objections
 from votes.service.context import ServiceContext
 from votes.service.errors import ServiceError
 from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.service.schemas import MAX_SCOPE_IDS, MemberObjectionRequest
 from votes.storage import create_engine, create_session_factory
-from votes.storage.models import StaffRole
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
 

@@ -10,8 +10,8 @@ from litestar.testing import AsyncTestClient
 
 from tests.web.conftest import PASSWORD, StaffFactory, make_settings
 from tests.web.support import public_meeting, signed_ballot
+from votes.enums import StaffRole
 from votes.service.context import ServiceContext
-from votes.storage.models import StaffRole
 from web.app import create_app
 
 

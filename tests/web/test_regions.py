@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.web.conftest import StaffFactory, login
 from tests.web.scenario import ROSTER, Scenario
-from votes.storage.models import StaffRole
+from votes.enums import StaffRole
 
 
 async def test_operator_builds_the_region_tree_and_an_estate(

@@ -16,9 +16,11 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from votes.inputs.problems import InputError, Problem, UnreadableFileError
+from votes.inputs.roster import RosterImport, import_roster
 from votes.model import Member, Unit
-from votes.problems import InputError, Problem, UnreadableFileError
-from votes.roster import RosterImport, format_area, import_roster, member_weight
+from votes.roster import member_weight
+from votes.rules import format_area
 
 __all__ = ["build_report", "roster"]
 

@@ -14,7 +14,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from votes.ballots_file import import_ballots
+from votes.cli.tally_format import render_result
+from votes.inputs.ballots_file import import_ballots
+from votes.inputs.motions_file import read_motions
+from votes.inputs.problems import InputError, Problem
+from votes.inputs.roster import import_roster
 from votes.model import (
     DuplicatePolicy,
     InvalidBallots,
@@ -24,12 +28,8 @@ from votes.model import (
     Rulebook,
     TallySettings,
 )
-from votes.motions_file import read_motions
-from votes.problems import InputError, Problem
-from votes.roster import import_roster
-from votes.tally import result_to_dict
 from votes.tally import tally as count_votes
-from votes.tally_format import render_result
+from votes.tally_json import result_to_dict
 
 __all__ = ["tally", "tally_command"]
 

@@ -342,7 +342,7 @@ class ClosingEntry(_Entry, tag="closing"):
 
 class TallyEntry(_Entry, tag="tally"):
     inputs: LogHead  # the log prefix counted: size = closing index + 1
-    result: dict[str, Any]  # votes.tally.result_to_dict (docs/tally-json.md)
+    result: dict[str, Any]  # votes.tally_json.result_to_dict (docs/tally-json.md)
     signature: SignatureHex  # service, Domain.TALLY over the entry without it
 
 

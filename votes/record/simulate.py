@@ -67,7 +67,8 @@ from votes.record.entries import (
 from votes.record.receipt import Receipt, ReceiptProof, build_receipt
 from votes.record.wire import sha256_hex
 from votes.roster import group_members
-from votes.tally import result_to_dict, tally
+from votes.tally import tally
+from votes.tally_json import result_to_dict
 
 __all__ = ["SERVICE_NAME", "Simulation", "origin_for", "simulate"]
 

@@ -98,8 +98,10 @@ from votes.record.wire import (
     sha256_hex,
     strict_canonical,
 )
-from votes.roster import format_area, member_groups
-from votes.tally import result_to_dict, tally_grouped
+from votes.roster import member_groups
+from votes.rules import format_area
+from votes.tally import tally_grouped
+from votes.tally_json import result_to_dict
 
 __all__ = [
     "CHECKS",

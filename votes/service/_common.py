@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.notes import Checkpoint as NoteCheckpoint
 from crypto.notes import sign_note
+from votes.enums import MeetingState, StaffRole
 from votes.model import Member, Roster, Unit
 from votes.record.entries import (
     Entry,
@@ -37,9 +38,7 @@ from votes.storage.models import (
     Estate,
     Meeting,
     MeetingCode,
-    MeetingState,
     RosterMember,
-    StaffRole,
 )
 
 __all__ = [

@@ -12,6 +12,7 @@ from crypto.notes import (
     open_note,
 )
 from crypto.signing import Domain, PublicKey
+from votes.enums import CosignatureKind
 from votes.service._common import (
     MeetingInfo,
 )
@@ -21,7 +22,6 @@ from votes.service.errors import Forbidden
 from votes.storage.models import (
     Checkpoint,
     Cosignature,
-    CosignatureKind,
     OfficerKey,
 )
 

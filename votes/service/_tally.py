@@ -20,7 +20,8 @@ from votes.record.entries import (
     roster_from_wire,
 )
 from votes.record.wire import parse_time
-from votes.tally import result_to_dict, tally
+from votes.tally import tally
+from votes.tally_json import result_to_dict
 
 __all__ = ["compute_result", "rows_from_entries"]
 
@@ -59,7 +60,7 @@ def rows_from_entries(notice: NoticeEntry, entries: Sequence[Entry]) -> list[Bal
 
 
 def compute_result(notice: NoticeEntry, entries: Sequence[Entry]) -> dict[str, Any]:
-    """``votes.tally.result_to_dict`` of the meeting, from the notice and the counted entries."""
+    """:func:`~votes.tally_json.result_to_dict` of the meeting, from the notice and its entries."""
     result = tally(
         roster=roster_from_wire(notice.roster),
         motions=[motion_from_wire(m) for m in notice.agenda],

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crypto.notes import KEY_TYPE_COSIGNATURE, NoteError, key_id
 from crypto.signing import PublicKey, SignatureError
+from votes.enums import RegionLevel, StaffRole
 from votes.service._common import audit as write_audit
 from votes.service.actors import Actor, require_role
 from votes.service.context import ServiceContext
@@ -30,10 +31,8 @@ from votes.storage.models import (
     Estate,
     OfficerKey,
     Region,
-    RegionLevel,
     StaffAccount,
     StaffEstateScope,
-    StaffRole,
     StaffSubdistrictScope,
 )
 

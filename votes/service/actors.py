@@ -16,8 +16,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from votes.enums import StaffRole
 from votes.service.errors import Forbidden, NotFound
-from votes.storage.models import StaffRole
 
 __all__ = [
     "Actor",

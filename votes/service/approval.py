@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
+from votes.enums import CosignatureKind, MeetingState
 from votes.record.entries import (
     approval_body,
     approval_entry,
@@ -42,9 +43,7 @@ from votes.service.schemas import (
 from votes.storage.models import (
     Checkpoint,
     Cosignature,
-    CosignatureKind,
     Meeting,
-    MeetingState,
 )
 
 __all__ = ["approval_request", "approve", "cosign_checkpoint", "publish_notice"]

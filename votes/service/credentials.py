@@ -26,6 +26,13 @@ from crypto.credentials import (
     new_secret,
 )
 from crypto.signing import Domain, PublicKey, SignatureError
+from votes.enums import (
+    CredentialChangeKind,
+    CredentialRequestState,
+    CredentialStatus,
+    MeetingState,
+    StaffRole,
+)
 from votes.record.entries import (
     credential_change_body,
     credential_replaced_entry,
@@ -54,16 +61,11 @@ from votes.service.schemas import (
 )
 from votes.storage.models import (
     Credential,
-    CredentialChangeKind,
     CredentialRequest,
-    CredentialRequestState,
-    CredentialStatus,
     Estate,
     Meeting,
-    MeetingState,
     RosterMember,
     StaffAccount,
-    StaffRole,
 )
 
 __all__ = [

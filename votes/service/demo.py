@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from crypto.notes import CosignatureSigner, NoteSigner, sign_note
 from crypto.signing import Domain, SigningKey
+from votes.enums import RegionLevel, StaffRole
+from votes.inputs.motions_file import read_motions
 from votes.model import Motion as DomainMotion
-from votes.motions_file import read_motions
 from votes.service import accounts, credentials, meetings, regions
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
@@ -33,7 +34,7 @@ from votes.service.schemas import (
     MeetingSettings,
     MotionIn,
 )
-from votes.storage.models import RegionLevel, StaffAccount, StaffRole
+from votes.storage.models import StaffAccount
 
 __all__ = ["DemoAccount", "DemoInfo", "demo_file", "seed_demo"]
 

@@ -4,14 +4,14 @@ Every refusal of a use case is a :class:`ServiceError` (or subclass). The web
 layer renders ``{"code", "message"}`` from it in the request's language; the
 table of codes is docs/api-errors.md. Errors from lower layers that describe
 bad input (:class:`votes.record.ballot.BallotError`,
-:class:`votes.problems.InputError`) are converted here so their codes survive.
+:class:`votes.inputs.problems.InputError`) are converted here so their codes survive.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from votes.problems import InputError
+from votes.inputs.problems import InputError
 from votes.record.ballot import BallotError, BallotErrorCode
 
 __all__ = [

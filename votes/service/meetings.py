@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import PublicKey
+from votes.enums import CredentialStatus, MeetingState, StaffRole
 from votes.model import DuplicatePolicy, MotionType, Roster
 from votes.model import Motion as DomainMotion
 from votes.record.entries import (
@@ -81,14 +82,11 @@ from votes.service.voting import close_meeting, open_locked, open_meeting, tally
 from votes.storage.models import Building as BuildingRow
 from votes.storage.models import (
     Credential,
-    CredentialStatus,
     Estate,
     Meeting,
     MeetingCode,
-    MeetingState,
     Motion,
     RosterMember,
-    StaffRole,
     Unit,
     UnitOwner,
     VotingMember,

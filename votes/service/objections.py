@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crypto.canonical import CanonicalError, loads_canonical
 from crypto.signing import Domain, PublicKey, SignatureError
+from votes.enums import CredentialStatus, MeetingState, ObjectionState
 from votes.record.entries import objection_answer_entry, objection_entry
 from votes.record.entries import objection_body as record_objection_body
 from votes.record.wire import is_hex
@@ -36,10 +37,7 @@ from votes.service.schemas import (
 )
 from votes.storage.models import (
     Credential,
-    CredentialStatus,
-    MeetingState,
     Objection,
-    ObjectionState,
     RosterMember,
 )
 

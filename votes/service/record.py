@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from crypto.notes import CosignatureVerifier
 from crypto.signing import PublicKey
+from votes.enums import MeetingState
 from votes.record.bundle import EarlierCheckpoint, OfficerKey, build_bundle, encode_bundle
 from votes.record.entries import decode_entry
-from votes.roster import format_area
+from votes.rules import format_area
 from votes.service._common import (
     MeetingInfo,
     checkpoint_note,
@@ -36,7 +37,6 @@ from votes.storage.models import (
     Checkpoint,
     Cosignature,
     CredentialRequest,
-    MeetingState,
     Region,
     StaffAccount,
 )

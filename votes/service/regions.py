@@ -8,8 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import delete, insert, select
 
-from votes.problems import InputError
-from votes.roster import RosterImport, format_area, import_roster_table
+from votes.enums import RegionLevel, StaffRole
+from votes.inputs.problems import InputError
+from votes.inputs.roster import RosterImport, import_roster_table
+from votes.inputs.tabular import read_table
+from votes.rules import format_area
 from votes.service._common import audit
 from votes.service.actors import (
     Actor,
@@ -32,13 +35,10 @@ from votes.storage.models import (
     Building,
     Estate,
     Region,
-    RegionLevel,
-    StaffRole,
     Unit,
     UnitOwner,
     VotingMember,
 )
-from votes.tabular import read_table
 
 __all__ = [
     "MAX_ROSTER_BYTES",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
+from votes.enums import CertificationDecision, CosignatureKind, MeetingState, ObjectionState
 from votes.record.entries import (
     CertificationEntry,
     Entry,
@@ -50,13 +51,9 @@ from votes.service.schemas import (
 from votes.storage import get_entries
 from votes.storage.models import (
     Certification,
-    CertificationDecision,
     Checkpoint,
-    CosignatureKind,
     Meeting,
-    MeetingState,
     Objection,
-    ObjectionState,
     OfficerKey,
     TallyRecord,
 )

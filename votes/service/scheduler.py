@@ -14,10 +14,11 @@ import logging
 
 from sqlalchemy import or_, select
 
+from votes.enums import MeetingState
 from votes.service import meetings
 from votes.service.context import ServiceContext
 from votes.service.errors import ServiceError
-from votes.storage.models import Meeting, MeetingState
+from votes.storage.models import Meeting
 
 __all__ = ["Scheduler", "run_due"]
 

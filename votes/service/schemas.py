@@ -19,10 +19,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from votes.enums import MeetingState, ObjectionState, RegionLevel, StaffRole
 from votes.model import MotionType
 from votes.record.entries import MeetingSettings
 from votes.record.receipt import Receipt
-from votes.storage.models import MeetingState, ObjectionState, RegionLevel, StaffRole
 
 __all__ = [
     "AnswerObjectionRequest",
@@ -562,7 +562,7 @@ class ResultOut(_Out):
     state: MeetingState
     tally_hash: str
     tally_index: int
-    result: dict[str, Any]  # votes.tally.result_to_dict (docs/tally-json.md)
+    result: dict[str, Any]  # votes.tally_json.result_to_dict (docs/tally-json.md)
     certified: bool
     objection_deadline: datetime
 

@@ -10,13 +10,15 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from votes.enums import MeetingState
 from votes.record.entries import NoticeEntry, motion_from_wire, roster_from_wire
-from votes.roster import format_area, member_weight
+from votes.roster import member_weight
+from votes.rules import format_area
 from votes.service._common import MeetingInfo, find_meeting, load_notice
 from votes.service.actors import meeting_not_found
 from votes.service.context import ServiceContext
 from votes.service.schemas import ScopeTurnout, TurnoutOut
-from votes.storage.models import Ballot, Meeting, MeetingState
+from votes.storage.models import Ballot, Meeting
 
 __all__ = ["turnout", "turnout_in_session"]
 

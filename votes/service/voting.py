@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from votes.enums import MeetingState
 from votes.record.entries import (
     ClosingEntry,
     closing_entry,
@@ -32,10 +33,7 @@ from votes.service.schemas import (
     TransitionOut,
 )
 from votes.storage import get_entries, get_root
-from votes.storage.models import (
-    MeetingState,
-    TallyRecord,
-)
+from votes.storage.models import TallyRecord
 
 __all__ = ["close_meeting", "open_locked", "open_meeting", "tally_meeting"]
 

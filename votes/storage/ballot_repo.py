@@ -32,9 +32,10 @@ from sqlalchemy import LargeBinary, and_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.storage.log_repo import LockedHead, lock_head_state
-from votes.storage.models import Ballot, Credential, CredentialStatus
+from votes.storage.models import Ballot, Credential
 
 __all__ = ["BatchRow", "lock_and_read_batch"]
 

@@ -15,11 +15,11 @@ from litestar.params import FromPath
 from litestar.response import Template
 from markupsafe import Markup
 
+from votes.enums import MeetingState
 from votes.service import meetings, record, turnout
 from votes.service.context import ServiceContext
 from votes.service.errors import ServiceError
 from votes.service.schemas import ResultOut, TurnoutOut
-from votes.storage.models import MeetingState
 from web.auth import SKIP_SESSION
 from web.i18n import Language
 from web.pages import embed_json, local_time, page_language

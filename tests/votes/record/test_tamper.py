@@ -37,8 +37,8 @@ from votes.record.entries import (
 from votes.record.simulate import OFFICER_NAME, Simulation
 from votes.record.verify import Report, verify_bundle
 from votes.record.wire import parse_time
-from votes.tally import result_to_dict
 from votes.tally import tally as count
+from votes.tally_json import result_to_dict
 
 from .tamper_support import rebuild, renumber, resign_tally
 

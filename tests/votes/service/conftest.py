@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.notes import CosignatureSigner
 from crypto.signing import Domain, SigningKey
+from votes.enums import RegionLevel, StaffRole
 from votes.model import MotionType
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service import accounts, credentials, meetings, regions
@@ -51,7 +52,7 @@ from votes.service.schemas import (
 )
 from votes.settings import Settings
 from votes.storage import create_engine, create_session_factory, upgrade
-from votes.storage.models import Base, RegionLevel, StaffRole
+from votes.storage.models import Base
 
 START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 

@@ -10,10 +10,11 @@ import pytest
 from crypto.notes import CosignatureSigner
 from crypto.signing import SigningKey
 from tests.votes.service.conftest import World
+from votes.enums import StaffRole
 from votes.service import accounts
 from votes.service.errors import ServiceError
 from votes.service.schemas import CreateStaffRequest
-from votes.storage.models import StaffAccount, StaffRole
+from votes.storage.models import StaffAccount
 
 
 async def test_login_with_the_right_password(world: World) -> None:

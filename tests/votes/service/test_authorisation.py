@@ -13,6 +13,7 @@ import pytest
 
 from crypto.signing import Domain, SigningKey
 from tests.votes.service.conftest import Officer, World, approve_request, checkpoint_body
+from votes.enums import StaffRole
 from votes.service import accounts, ballots, credentials, meetings, objections, regions
 from votes.service.actors import Actor
 from votes.service.errors import ServiceError
@@ -28,7 +29,6 @@ from votes.service.schemas import (
     StaffObjectionRequest,
     UpdateMeetingRequest,
 )
-from votes.storage.models import StaffRole
 
 
 async def _refused(code: str, awaitable: object, status: int = 403) -> None:

@@ -11,6 +11,7 @@ import pytest
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.signing import Domain, SigningKey
 from tests.votes.service.conftest import Officer, World, _staff, signed_ballot
+from votes.enums import StaffRole
 from votes.record.bundle import decode_bundle
 from votes.record.entries import (
     CredentialReplacedEntry,
@@ -22,7 +23,6 @@ from votes.record.verify import verify_bundle
 from votes.service import accounts, ballots, credentials, record, scheduler
 from votes.service.errors import ServiceError
 from votes.service.schemas import CredentialRequestOut, SignCredentialChangeRequest
-from votes.storage.models import StaffRole
 
 # Encodings that decode to no usable public key (RFC 8032 §5.1.2 little-endian y).
 _IDENTITY = bytes([1]) + bytes(31)

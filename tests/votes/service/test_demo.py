@@ -9,13 +9,13 @@ from crypto.credentials import derive_signing_key, parse_secret
 from crypto.notes import CosignatureSigner
 from crypto.signing import Domain, SigningKey
 from tests.votes.service.conftest import FakeClock, checkpoint_body
+from votes.inputs.roster import import_roster_table
+from votes.inputs.tabular import parse_csv
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.record.verify import verify_bundle
-from votes.roster import import_roster_table
 from votes.service import accounts, ballots, demo, meetings, record, scheduler
 from votes.service.context import ServiceContext
 from votes.service.schemas import CertifyRequest
-from votes.tabular import parse_csv
 
 
 async def test_seed_creates_an_open_meeting_whose_letters_vote(

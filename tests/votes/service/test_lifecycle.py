@@ -12,6 +12,7 @@ import pytest
 
 from crypto.signing import Domain
 from tests.votes.service.conftest import World, approve_request, checkpoint_body, signed_ballot
+from votes.enums import MeetingState
 from votes.record.entries import decode_entry, return_body
 from votes.service import accounts, ballots, credentials, meetings, objections, record, regions
 from votes.service._common import find_meeting
@@ -27,7 +28,6 @@ from votes.service.schemas import (
     UpdateMeetingRequest,
 )
 from votes.storage import get_entries
-from votes.storage.models import MeetingState
 
 
 async def _entry_types(world: World, code: str) -> list[str]:

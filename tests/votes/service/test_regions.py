@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.votes.service.conftest import World
-from votes.roster import MAX_BUILDING, MAX_UNIT_NUMBER
+from votes.enums import RegionLevel
+from votes.inputs.roster import MAX_BUILDING, MAX_UNIT_NUMBER
 from votes.service import meetings, regions
 from votes.service.errors import ServiceError
 from votes.service.schemas import CreateRegionRequest
-from votes.storage.models import RegionLevel
 
 
 async def test_roster_import_counts_units_members_and_area(world: World) -> None:

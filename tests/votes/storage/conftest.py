@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from votes.enums import RegionLevel
 from votes.settings import Settings
 from votes.storage import create_engine, create_session_factory, upgrade
-from votes.storage.models import Estate, Meeting, Region, RegionLevel
+from votes.storage.models import Estate, Meeting, Region
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

@@ -8,10 +8,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.votes.storage.conftest import make_meeting
+from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.storage import append_entry
 from votes.storage.ballot_repo import lock_and_read_batch
-from votes.storage.models import Ballot, Credential, CredentialStatus, RosterMember
+from votes.storage.models import Ballot, Credential, RosterMember
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.votes.storage.conftest import make_meeting
+from votes.enums import ObjectionState, StaffRole
 from votes.model import Channel
 from votes.storage.models import (
     Ballot,
@@ -19,9 +20,7 @@ from votes.storage.models import (
     Meeting,
     MeetingCode,
     Objection,
-    ObjectionState,
     StaffAccount,
-    StaffRole,
     Unit,
 )
 

@@ -11,6 +11,7 @@ from datetime import datetime
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from votes.enums import MeetingState
 from votes.model import Channel, DuplicatePolicy
 from votes.record.ballot import (
     AcceptedBallot,
@@ -30,7 +31,6 @@ from votes.service.errors import Conflict, ServiceError, from_ballot_error
 from votes.service.turnout import turnout_in_session
 from votes.service.voting import open_meeting
 from votes.storage import get_entries
-from votes.storage.models import MeetingState
 
 __all__ = [
     "Cast",

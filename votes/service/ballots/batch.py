@@ -19,6 +19,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
+from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.record.ballot import AcceptedBallot, BallotContext
 from votes.record.entries import KeyBook, ballot_context, ballot_entry, entry_bytes
@@ -42,7 +43,6 @@ from votes.storage import append_entries
 from votes.storage.ballot_repo import BatchRow, lock_and_read_batch
 from votes.storage.log_repo import AppendResult, CoInsert, LockedHead
 from votes.storage.models import Ballot as BallotRow
-from votes.storage.models import CredentialStatus
 
 __all__ = ["LANES", "TURNOUT_INTERVAL_SECONDS", "MeetingLane"]
 

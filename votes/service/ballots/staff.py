@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.signing import Domain
+from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.record.ballot import (
     AcceptedBallot,
@@ -67,7 +68,7 @@ from votes.service.context import ServiceContext
 from votes.service.errors import Conflict, from_ballot_error
 from votes.service.schemas import PaperBallotOut, PaperBallotRequest, ProxyBallotRequest
 from votes.storage.models import Ballot as BallotRow
-from votes.storage.models import Credential, CredentialStatus, RosterMember
+from votes.storage.models import Credential, RosterMember
 
 __all__ = ["enter_paper_ballot", "enter_proxy_ballot"]
 

@@ -1,4 +1,9 @@
-"""SQLAlchemy models of the vote service, one module per area (docs/storage.md)."""
+"""SQLAlchemy models of the vote service, one module per area (docs/storage.md).
+
+The enums the columns hold (meeting state, staff role, ...) are the domain's and
+live in votes/enums.py; this package does not re-export them, so code that only
+names a state never needs the ORM.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,7 @@ from votes.storage.models.accounts import (
 )
 from votes.storage.models.ballots import Ballot
 from votes.storage.models.base import Base, UTCDateTime, utcnow
-from votes.storage.models.credential_requests import (
-    CredentialChangeKind,
-    CredentialRequest,
-    CredentialRequestState,
-)
-from votes.storage.models.enums import (
-    CertificationDecision,
-    CosignatureKind,
-    CredentialStatus,
-    MeetingState,
-    ObjectionState,
-    RegionLevel,
-    StaffRole,
-)
+from votes.storage.models.credential_requests import CredentialRequest
 from votes.storage.models.estate import Building, Unit, UnitOwner, VotingMember
 from votes.storage.models.log import Checkpoint, Cosignature, LogEntry, LogHead, LogNode
 from votes.storage.models.meetings import (
@@ -45,32 +37,23 @@ __all__ = [
     "Base",
     "Building",
     "Certification",
-    "CertificationDecision",
     "Checkpoint",
     "Cosignature",
-    "CosignatureKind",
     "Credential",
-    "CredentialChangeKind",
     "CredentialRequest",
-    "CredentialRequestState",
-    "CredentialStatus",
     "Estate",
     "LogEntry",
     "LogHead",
     "LogNode",
     "Meeting",
     "MeetingCode",
-    "MeetingState",
     "Motion",
     "Objection",
-    "ObjectionState",
     "OfficerKey",
     "Region",
-    "RegionLevel",
     "RosterMember",
     "StaffAccount",
     "StaffEstateScope",
-    "StaffRole",
     "StaffSubdistrictScope",
     "TallyRecord",
     "UTCDateTime",

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from votes.storage.models.base import Base, Json, Key, utcnow
-from votes.storage.models.enums import StaffRole, enum_type
+from votes.enums import StaffRole
+from votes.storage.models.base import Base, Json, Key, enum_type, utcnow
 
 __all__ = [
     "AuditEvent",

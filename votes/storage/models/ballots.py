@@ -9,8 +9,7 @@ from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from votes.model import Channel
-from votes.storage.models.base import Base, Hash, Key, utcnow
-from votes.storage.models.enums import enum_type
+from votes.storage.models.base import Base, Hash, Key, enum_type, utcnow
 
 __all__ = ["Ballot"]
 

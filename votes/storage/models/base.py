@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, LargeBinary, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, LargeBinary, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -19,6 +20,7 @@ __all__ = [
     "Json",
     "Key",
     "UTCDateTime",
+    "enum_type",
     "utcnow",
 ]
 
@@ -44,6 +46,21 @@ Key = LargeBinary(32)
 
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def enum_type(enum: type[StrEnum]) -> Enum:
+    """A VARCHAR column holding a domain enum's *values* (not names), portable across backends.
+
+    The enums themselves are the domain's (votes/enums.py, votes/model.py).
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 def utcnow() -> datetime:

@@ -10,26 +10,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from votes.storage.models.base import Base, Hash, Key, utcnow
-from votes.storage.models.enums import enum_type
+from votes.enums import CredentialChangeKind, CredentialRequestState
+from votes.storage.models.base import Base, Hash, Key, enum_type, utcnow
 
-__all__ = ["CredentialChangeKind", "CredentialRequest", "CredentialRequestState"]
-
-
-class CredentialChangeKind(StrEnum):
-    REVOKE = "revoke"  # revoked without a replacement: credential-revoked
-    REPLACE = "replace"  # revoked and replaced by a new letter: credential-replaced
-
-
-class CredentialRequestState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"  # signed by the officer and logged
-    REFUSED = "refused"
+__all__ = ["CredentialRequest"]
 
 
 class CredentialRequest(Base):

@@ -13,8 +13,7 @@ from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from votes.model import AreaSource, UnitKind, UnitStatus
-from votes.storage.models.base import Base, utcnow
-from votes.storage.models.enums import enum_type
+from votes.storage.models.base import Base, enum_type, utcnow
 
 __all__ = ["Building", "Unit", "UnitOwner", "VotingMember"]
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from votes.storage.models.base import Base, Hash, utcnow
-from votes.storage.models.enums import CosignatureKind, enum_type
+from votes.enums import CosignatureKind
+from votes.storage.models.base import Base, Hash, enum_type, utcnow
 
 __all__ = ["Checkpoint", "Cosignature", "LogEntry", "LogHead", "LogNode"]
 

@@ -17,15 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from votes.enums import CertificationDecision, CredentialStatus, MeetingState, ObjectionState
 from votes.model import MotionType
-from votes.storage.models.base import Base, Hash, Json, Key, utcnow
-from votes.storage.models.enums import (
-    CertificationDecision,
-    CredentialStatus,
-    MeetingState,
-    ObjectionState,
-    enum_type,
-)
+from votes.storage.models.base import Base, Hash, Json, Key, enum_type, utcnow
 
 __all__ = [
     "Certification",

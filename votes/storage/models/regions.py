@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from votes.storage.models.base import Base, BigId, utcnow
-from votes.storage.models.enums import RegionLevel, enum_type
+from votes.enums import RegionLevel
+from votes.storage.models.base import Base, BigId, enum_type, utcnow
 
 __all__ = ["Estate", "Region"]
 

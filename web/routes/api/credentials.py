@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from votes.enums import CredentialRequestState
 from votes.service import credentials
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
@@ -28,7 +29,6 @@ from votes.service.schemas import (
     ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
-from votes.storage.models import CredentialRequestState
 from web.ratelimit import client_address
 from web.routes.api.meetings import MeetingCode
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from votes.problems import UnreadableFileError
-from votes.tabular import Column, bind_columns, cell_text, parse_csv, read_table
+from votes.inputs.problems import UnreadableFileError
+from votes.inputs.tabular import Column, bind_columns, cell_text, parse_csv, read_table
 
 CHINESE_CSV = "房号,面积,业主\n1-101,89.50,张*明\n1-102,76.00,李*华\n"
 

@@ -26,9 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from votes.inputs.problems import InputError, Problem
+from votes.inputs.tabular import (
+    Column,
+    Table,
+    bind_columns,
+    normalize_text,
+    parse_enum_cell,
+    parse_word,
+    read_table,
+)
 from votes.model import BallotRow, Channel, Choice, Member, Motion, MotionType, Roster
-from votes.problems import InputError, Problem
-from votes.tabular import Column, Table, bind_columns, normalize_text, read_table
 
 __all__ = [
     "BALLOT_COLUMNS",
@@ -65,15 +73,6 @@ class BallotsImport:
     warnings: tuple[Problem, ...]  # e.g. over-voted ballots turned invalid
 
 
-def _fixed_choice(text: str) -> Choice | None:
-    if text in _CHOICE_WORDS:
-        return _CHOICE_WORDS[text]
-    try:
-        return Choice(text.casefold())
-    except ValueError:
-        return None
-
-
 class _RowChecker:
     def __init__(self, row: int, choice_column: str) -> None:
         self.row = row
@@ -90,7 +89,7 @@ class _RowChecker:
         if not text:
             self.error(column, "empty-choice", "表决意见为空 choice is empty")
             return None
-        fixed = _fixed_choice(text)
+        fixed = parse_word(text, Choice, _CHOICE_WORDS)
         if fixed in (Choice.ABSTAIN, Choice.INVALID):
             return fixed.value
         if motion.type is MotionType.YES_NO:
@@ -160,18 +159,6 @@ class _RowChecker:
         return ";".join(sorted(picked, key=order.__getitem__))
 
 
-def _parse_channel(text: str) -> Channel | None:
-    value = normalize_text(text)
-    if not value:
-        return Channel.PAPER
-    if value in _CHANNEL_WORDS:
-        return _CHANNEL_WORDS[value]
-    try:
-        return Channel(value.casefold())
-    except ValueError:
-        return None
-
-
 def _parse_time(text: str) -> datetime | str | None:
     """The time, None when empty, or an error message."""
     value = normalize_text(text)
@@ -199,15 +186,7 @@ def import_ballots_table(
     member_of_unit = roster.member_of_unit()
     motion_by_id = {m.id: m for m in motions}
     rows: list[BallotRow] = []
-    warnings: list[Problem] = [
-        Problem(
-            table.header_row,
-            header,
-            "unknown-column",
-            f"未识别的列，已忽略 unknown column ignored: '{header}'",
-        )
-        for header in bound.unknown
-    ]
+    warnings = bound.unknown_column_warnings()
     col = bound.column_of
     for row in table.rows:
         check = _RowChecker(row.row, col("choice"))
@@ -246,7 +225,9 @@ def import_ballots_table(
                 f"该业主不在议题 {motion.id} 的表决范围（{scope}）内 the owner of unit '{unit}' "
                 f"has no unit inside the scope of motion '{motion.id}' ({scope})",
             )
-        channel = _parse_channel(bound.cell(row, "channel"))
+        channel = parse_enum_cell(
+            bound.cell(row, "channel"), Channel, _CHANNEL_WORDS, Channel.PAPER
+        )
         if channel is None:
             check.error(
                 col("channel"),

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from votes.inputs.problems import InputError, Problem, UnreadableFileError
+from votes.inputs.tabular import decode_text, normalize_text, read_file
 from votes.model import Choice, Motion, MotionType, Roster
-from votes.problems import InputError, Problem, UnreadableFileError
-from votes.tabular import decode_text, normalize_text
 
 __all__ = ["RESERVED_NAMES", "check_motion_scopes", "parse_motions", "read_motions"]
 
@@ -252,15 +252,7 @@ def read_motions(path: Path | str, *, roster: Roster | None = None) -> list[Moti
 
     With ``roster``, also refuses scopes that name buildings the roster does not have.
     """
-    path = Path(path)
-    source = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(
-            [Problem(0, None, "unreadable", f"无法读取文件 cannot read the file: {exc.strerror}")],
-            source=source,
-        ) from exc
+    source, raw = read_file(path)
     text = decode_text(raw, source=source)
     try:
         data = json.loads(text)

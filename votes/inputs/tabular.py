@@ -20,13 +20,15 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
-from votes.problems import InputError, Problem, UnreadableFileError
+from votes.inputs.problems import InputError, Problem, UnreadableFileError
 
 __all__ = [
     "BoundTable",
@@ -39,10 +41,15 @@ __all__ = [
     "normalize_header",
     "normalize_text",
     "parse_csv",
+    "parse_enum_cell",
+    "parse_word",
     "raise_if",
+    "read_file",
     "read_table",
     "text_problem",
 ]
+
+_E = TypeVar("_E", bound=StrEnum)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
@@ -67,6 +74,28 @@ class Table:
 def normalize_text(value: str) -> str:
     """Identifier text as compared by importers: NFKC (full-width ``１`` -> ``1``), trimmed."""
     return unicodedata.normalize("NFKC", value).strip()
+
+
+def parse_word(value: str, enum: type[_E], words: Mapping[str, _E]) -> _E | None:
+    """The member a normalised cell names, or None.
+
+    A cell names a member by one of ``words`` (the Chinese word, as written) or
+    by the member's own value in any letter case.
+    """
+    if value in words:
+        return words[value]
+    try:
+        return enum(value.casefold())
+    except ValueError:
+        return None
+
+
+def parse_enum_cell(text: str, enum: type[_E], words: Mapping[str, _E], default: _E) -> _E | None:
+    """:func:`parse_word` of a raw cell; ``default`` when the cell is empty."""
+    value = normalize_text(text)
+    if not value:
+        return default
+    return parse_word(value, enum, words)
 
 
 # Unicode control characters (category Cc: C0, DEL, C1). PostgreSQL refuses NUL in
@@ -213,17 +242,25 @@ def _read_xlsx(data: bytes, *, source: str) -> Table:
     return _table_from_records(source, records)
 
 
-def read_table(path: Path | str) -> Table:
-    """Read a CSV or XLSX file (detected from its content, not its name)."""
+def read_file(path: Path | str) -> tuple[str, bytes]:
+    """The file's name (the ``source`` of its problems) and its bytes.
+
+    Raises :class:`UnreadableFileError` (``unreadable``) when it cannot be read.
+    """
     path = Path(path)
     source = path.name
     try:
-        data = path.read_bytes()
+        return source, path.read_bytes()
     except OSError as exc:
         raise UnreadableFileError(
             [Problem(0, None, "unreadable", f"无法读取文件 cannot read the file: {exc.strerror}")],
             source=source,
         ) from exc
+
+
+def read_table(path: Path | str) -> Table:
+    """Read a CSV or XLSX file (detected from its content, not its name)."""
+    source, data = read_file(path)
     if data.startswith(_ZIP_MAGIC):
         return _read_xlsx(data, source=source)
     if data.startswith(_OLE2_MAGIC):
@@ -284,6 +321,18 @@ class BoundTable:
     def column_of(self, name: str) -> str:
         """The column as it should be named in a problem: the header as written, else the name."""
         return self.headers.get(name, name)
+
+    def unknown_column_warnings(self) -> list[Problem]:
+        """One warning per header not understood: such a column is ignored, never an error."""
+        return [
+            Problem(
+                self.table.header_row,
+                header,
+                "unknown-column",
+                f"未识别的列，已忽略 unknown column ignored: '{header}'",
+            )
+            for header in self.unknown
+        ]
 
 
 def bind_columns(table: Table, columns: Sequence[Column]) -> tuple[BoundTable, list[Problem]]:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from votes.inputs.motions_file import read_motions
+from votes.inputs.problems import InputError, UnreadableFileError
 from votes.model import Motion, MotionType, Roster, Unit
-from votes.motions_file import read_motions
-from votes.problems import InputError, UnreadableFileError
 from votes.roster import group_members
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 YES_NO = {"id": "M1", "title": "划线停车", "item": 8, "type": "yes-no"}
 ELECTION = {

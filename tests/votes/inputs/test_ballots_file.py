@@ -8,13 +8,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from votes.ballots_file import import_ballots, read_ballots
+from votes.inputs.ballots_file import import_ballots, read_ballots
+from votes.inputs.motions_file import read_motions
+from votes.inputs.problems import InputError
+from votes.inputs.roster import read_roster
 from votes.model import BallotRow, Channel, Motion, MotionType, Unit, UnitStatus
-from votes.motions_file import read_motions
-from votes.problems import InputError
-from votes.roster import group_members, read_roster
+from votes.roster import group_members
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HUAFU = REPO / "examples" / "huafu"
 
 ROSTER = group_members(

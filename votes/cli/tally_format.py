@@ -1,7 +1,8 @@
 """Presenting a tally result to people: rich tables, Chinese labels with English beside.
 
-Display only: every number shown is computed by :mod:`votes.tally`; the
-percentages come from :func:`votes.rules.percent` (rounded half up).
+Display only, for ``votes tally`` (votes/cli/tally_cmd.py): every number shown
+is computed by :mod:`votes.tally`; the percentages come from
+:func:`votes.rules.percent` (rounded half up).
 """
 
 from __future__ import annotations
