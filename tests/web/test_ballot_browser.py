@@ -20,8 +20,9 @@ import pytest
 
 from crypto.merkle import verify_inclusion
 from crypto.notes import Checkpoint
+from tests.databases import migrate
 from tests.web.conftest import make_settings
-from tests.web.live_server import LiveServer, free_port, live_server, migrate
+from tests.web.live_server import LiveServer, free_port, live_server
 from votes.record.ballot import decode_ballot
 from votes.record.bundle import decode_bundle
 from votes.record.entries import BallotEntry, decode_entry

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from crypto.merkle import verify_inclusion
 from crypto.notes import Checkpoint
+from tests.databases import STORES, store_url
 from tests.web.conftest import make_settings
 from tests.web.support import client_from, public_meeting, signed_ballot, started
 from votes.record.ballot import ballot_bytes
@@ -163,10 +164,10 @@ def _junk_naming(body: dict[str, str]) -> dict[str, str]:
     return {"ballot": body["ballot"], "signature": "00" * 64}
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORES)
 def limit_store_url(request: pytest.FixtureRequest) -> str | None:
     """The rate-limit store of the app: process memory, or Redis."""
-    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
+    return store_url(request)
 
 
 async def test_junk_naming_an_owner_from_many_addresses_does_not_refuse_the_owner(
