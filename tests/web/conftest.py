@@ -79,6 +79,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def make_app(ctx: ServiceContext, tmp_path: Path, **overrides: Any) -> Litestar:
+    """The app on this test's context, with settings of its own (limits, a Redis URL)."""
+    settings = make_settings(tmp_path, **overrides)
+    return create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+
+
 class Snapshots:
     """Saved SQLite databases (with the state tests need to continue from them)."""
 

@@ -1,9 +1,13 @@
-"""Helpers of the web tests: demo data, and ballots signed as a phone would sign them."""
+"""Helpers of the web tests: demo data, and ballots and objections signed as a phone would
+sign them."""
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,7 +15,18 @@ from litestar import Litestar
 
 from crypto.credentials import derive_signing_key, parse_secret
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
+from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.service.schemas import LetterOut
+
+
+async def login_as(client: httpx.AsyncClient, demo: Any, role: str) -> None:
+    """Log in as the demo estate's account of ``role`` and send its CSRF token from now on."""
+    account = next(a for a in demo.accounts if a.role.value == role)
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": account.username, "password": account.password}
+    )
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRFToken"] = response.headers["x-csrftoken"]
 
 
 async def public_meeting(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
@@ -51,6 +66,25 @@ def signed_ballot(
     }
 
 
+def signed_objection(
+    meeting: dict[str, Any], letter: LetterOut, *, subject: str, text: str
+) -> dict[str, str]:
+    """The POST body of an objection signed with the letter's credential (a fresh nonce)."""
+    key = derive_signing_key(meeting["id"], parse_secret(letter.code))
+    body = objection_body(
+        meeting=meeting["id"],
+        member=key.public_key.hex(),
+        subject=subject,
+        text=text,
+        nonce=secrets.token_hex(16),
+    )
+    return {
+        "body": body.decode(),
+        "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
+        "text": text,
+    }
+
+
 @asynccontextmanager
 async def started(app: Litestar) -> AsyncIterator[None]:
     """Run ``app``'s startup and shutdown in this event loop (for :func:`client_from`)."""
@@ -68,3 +102,23 @@ async def client_from(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncC
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
+
+
+@dataclass
+class Visitor:
+    """A client from an address of this test run alone, and the meeting as it read it."""
+
+    client: httpx.AsyncClient
+    meeting: dict[str, Any]
+    run: str  # names the run's other addresses, e.g. f"attacker-{run}-{n}"
+
+
+@asynccontextmanager
+async def visiting(app: Litestar, code: str, who: str = "owner") -> AsyncIterator[Visitor]:
+    """Start ``app`` in this loop; read meeting ``code`` from the new address ``{who}-{run}``.
+
+    The run id keeps each run's addresses apart (a shared Redis keeps its counts).
+    """
+    run = uuid.uuid4().hex[:6]
+    async with started(app), client_from(app, f"{who}-{run}") as client:
+        yield Visitor(client, await public_meeting(client, code), run)

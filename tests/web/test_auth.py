@@ -8,12 +8,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.web.conftest import PASSWORD, FakeClock, StaffFactory, login, make_settings
+from tests.web.conftest import PASSWORD, FakeClock, StaffFactory, login, make_app
 from tests.web.support import client_from, started
 from votes.service.context import ServiceContext
 from votes.settings import RateLimit
 from votes.storage.models import StaffRole
-from web.app import create_app
 from web.ratelimit import LOGIN_DELAY_FIRST_SECONDS
 
 
@@ -164,8 +163,7 @@ async def test_csrf_token_is_accepted_from_the_header_alone(
 async def test_login_rate_limit_answers_429_with_retry_after(
     ctx: ServiceContext, tmp_path: Path, make_staff: StaffFactory
 ) -> None:
-    settings = make_settings(tmp_path, rate_limit_login=RateLimit(count=3, period_seconds=60))
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, rate_limit_login=RateLimit(count=3, period_seconds=60))
     await make_staff("op", StaffRole.OPERATOR)
     async with AsyncTestClient(app=app) as client:
         statuses = []
@@ -182,8 +180,7 @@ async def test_login_rate_limit_answers_429_with_retry_after(
 async def test_login_rate_limit_does_not_touch_other_routes(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path, rate_limit_login=RateLimit(count=1, period_seconds=60))
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, rate_limit_login=RateLimit(count=1, period_seconds=60))
     async with AsyncTestClient(app=app) as client:
         statuses = [(await client.get("/api/v1/auth/me")).status_code for _ in range(3)]
     assert statuses == [401, 401, 401]
