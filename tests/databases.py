@@ -77,6 +77,18 @@ class Backend:
         return create_engine(self.settings, connect_args=self.connect_args)
 
 
+@asynccontextmanager
+async def open_engine(backend: Backend, *, upgraded: bool) -> AsyncIterator[AsyncEngine]:
+    """An engine on the backend's database (migrated to head first unless ``upgraded``)."""
+    engine = backend.engine()
+    try:
+        if not upgraded:
+            await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 # ---------------------------------------------------------------------- SQLite
 
 

@@ -25,13 +25,19 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.databases import FAST_ARGON2, Backend, copy_template, postgres_schema, sqlite_template
+from tests.databases import (
+    FAST_ARGON2,
+    Backend,
+    copy_template,
+    open_engine,
+    postgres_schema,
+    sqlite_template,
+)
 from votes.service import accounts
 from votes.service.context import ServiceContext, build_context
 from votes.service.demo import seed_demo
 from votes.service.schemas import CreateStaffRequest
 from votes.settings import Settings
-from votes.storage import upgrade
 from votes.storage.models import StaffRole
 from web.app import create_app
 
@@ -152,13 +158,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
-    made = backend.engine()
-    try:
-        if backend.name != "sqlite":  # the SQLite file is a copy of a migrated template
-            await upgrade(made)
+    # The SQLite file is a copy of a migrated template.
+    async with open_engine(backend, upgraded=backend.name == "sqlite") as made:
         yield made
-    finally:
-        await made.dispose()
 
 
 @pytest.fixture

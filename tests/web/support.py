@@ -14,6 +14,8 @@ import httpx
 from litestar import Litestar
 
 from crypto.credentials import derive_signing_key, parse_secret
+from crypto.merkle import verify_inclusion
+from crypto.notes import Checkpoint
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.service.schemas import LetterOut
@@ -83,6 +85,22 @@ def signed_objection(
         "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
         "text": text,
     }
+
+
+def checkpoint_root(note: str) -> bytes:
+    """The root hash a signed checkpoint note states (read from its body)."""
+    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
+
+
+def check_inclusion(proof: dict[str, Any]) -> None:
+    """Check a ``/proof/inclusion`` answer against the checkpoint it carries (raises if wrong)."""
+    verify_inclusion(
+        leaf_hash=bytes.fromhex(proof["leaf_hash"]),
+        index=proof["index"],
+        size=proof["size"],
+        proof=[bytes.fromhex(h) for h in proof["proof"]],
+        root=checkpoint_root(proof["checkpoint"]),
+    )
 
 
 @asynccontextmanager

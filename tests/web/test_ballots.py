@@ -11,11 +11,16 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from crypto.merkle import verify_inclusion
-from crypto.notes import Checkpoint
 from tests.databases import STORES, store_url
 from tests.web.conftest import make_app
-from tests.web.support import client_from, public_meeting, signed_ballot, started, visiting
+from tests.web.support import (
+    check_inclusion,
+    client_from,
+    public_meeting,
+    signed_ballot,
+    started,
+    visiting,
+)
 from votes.record.ballot import ballot_bytes
 from votes.record.bundle import decode_bundle
 from votes.record.entries import BallotEntry, decode_entry, entry_hash
@@ -38,18 +43,8 @@ async def test_signed_ballot_is_receipted_and_in_the_log(
     )
     assert proof.status_code == 200, proof.text
     data = proof.json()
-    verify_inclusion(
-        leaf_hash=bytes.fromhex(data["leaf_hash"]),
-        index=data["index"],
-        size=data["size"],
-        proof=[bytes.fromhex(h) for h in data["proof"]],
-        root=_root_of(data["checkpoint"]),
-    )
+    check_inclusion(data)
     assert data["index"] == receipt["body"]["index"]
-
-
-def _root_of(note: str) -> bytes:
-    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
 
 
 async def test_same_ballot_twice_returns_the_same_receipt(

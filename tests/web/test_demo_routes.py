@@ -15,17 +15,13 @@ from crypto.notes import Checkpoint
 from crypto.signing import Domain, SigningKey
 from tests.web.officer import demo_officer_key
 from tests.web.support import (
+    checkpoint_root,
     default_choices,
     login_as,
     public_meeting,
     signed_ballot,
     signed_objection,
 )
-
-
-def _root(note: str) -> bytes:
-    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
-
 
 # ------------------------------------------------------------------ record
 
@@ -36,7 +32,7 @@ async def test_checkpoint_is_a_signed_note_of_the_log(
     response = await client.get(f"/api/v1/meetings/{demo.meeting_code}/checkpoint")
     assert response.status_code == 200
     body = response.json()
-    assert _root(body["note"]).hex() == body["root"]
+    assert checkpoint_root(body["note"]).hex() == body["root"]
     assert Checkpoint.parse(body["note"].split("\n\n", 1)[0] + "\n").size == body["size"]
 
 

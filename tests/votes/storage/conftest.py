@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.databases import DATABASES, Backend, postgres_schema, postgres_url
+from tests.databases import DATABASES, Backend, open_engine, postgres_schema, postgres_url
 from votes.settings import Settings
-from votes.storage import create_session_factory, upgrade
+from votes.storage import create_session_factory
 from votes.storage.models import Estate, Meeting, Region, RegionLevel
 
 
@@ -40,12 +40,8 @@ async def db_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 @pytest.fixture
 async def engine(db_backend: Backend) -> AsyncIterator[AsyncEngine]:
     """An engine on a database migrated to the head revision."""
-    engine = db_backend.engine()
-    await upgrade(engine)
-    try:
+    async with open_engine(db_backend, upgraded=False) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
