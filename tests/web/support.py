@@ -16,6 +16,7 @@ from litestar import Litestar
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.merkle import verify_inclusion
 from crypto.notes import Checkpoint
+from crypto.signing import Domain, SigningKey
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service.objections import OBJECTION_DOMAIN, objection_body
 from votes.service.schemas import LetterOut
@@ -84,6 +85,14 @@ def signed_objection(
         "body": body.decode(),
         "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
         "text": text,
+    }
+
+
+def change_signature(key: SigningKey, body: str) -> dict[str, str]:
+    """The officer's signature of a credential change request body (the approve POST body)."""
+    return {
+        "public_key": key.public_key.hex(),
+        "signature": key.sign(Domain.CREDENTIAL_CHANGE, body.encode()).hex(),
     }
 
 

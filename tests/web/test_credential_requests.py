@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from crypto.signing import Domain, SigningKey
 from tests.web.officer import demo_officer_key
-from tests.web.support import login_as, public_meeting, signed_ballot
+from tests.web.support import change_signature, login_as, public_meeting, signed_ballot
 from votes.service.schemas import LetterOut
 
 _REQUEST = hashlib.sha256(b"the convener's written request").hexdigest()
@@ -29,13 +29,6 @@ async def _request_replacement(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _signature(key: SigningKey, body: str) -> dict[str, str]:
-    return {
-        "public_key": key.public_key.hex(),
-        "signature": key.sign(Domain.CREDENTIAL_CHANGE, body.encode()).hex(),
-    }
 
 
 async def test_replacement_request_is_pending_with_its_letter(
@@ -73,7 +66,7 @@ async def test_officer_signature_logs_the_change_and_the_new_key_votes(
     api = f"/api/v1/meetings/{demo.meeting_code}"
     signed = await client.post(
         f"{api}/credential-requests/{made['request']['id']}/approve",
-        json=_signature(demo_officer_key(demo), made["request"]["body"]),
+        json=change_signature(demo_officer_key(demo), made["request"]["body"]),
     )
     assert signed.status_code == 200, signed.text
     assert signed.json()["state"] == "approved"
@@ -134,7 +127,7 @@ async def test_convener_cannot_sign_a_change_over_http(
     made = await _request_replacement(client, demo, demo.letters[1])
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credential-requests/{made['request']['id']}/approve",
-        json=_signature(demo_officer_key(demo), made["request"]["body"]),
+        json=change_signature(demo_officer_key(demo), made["request"]["body"]),
     )
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "role_forbidden"

@@ -12,9 +12,10 @@ from litestar.testing import AsyncTestClient
 
 from crypto.merkle import verify_consistency
 from crypto.notes import Checkpoint
-from crypto.signing import Domain, SigningKey
+from crypto.signing import SigningKey
 from tests.web.officer import demo_officer_key
 from tests.web.support import (
+    change_signature,
     checkpoint_root,
     default_choices,
     login_as,
@@ -222,10 +223,7 @@ async def test_replaced_credential_stops_the_old_key_once_the_officer_signs(
     key = demo_officer_key(demo)
     signed = await client.post(
         f"{api}/credential-requests/{pending['id']}/approve",
-        json={
-            "public_key": key.public_key.hex(),
-            "signature": key.sign(Domain.CREDENTIAL_CHANGE, pending["body"].encode()).hex(),
-        },
+        json=change_signature(key, pending["body"]),
     )
     assert signed.status_code == 200, signed.text
     meeting = await public_meeting(client, demo.meeting_code)
