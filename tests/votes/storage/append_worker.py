@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from votes.settings import Settings
 from votes.storage import append_entry, create_engine, create_session_factory
 
@@ -21,24 +19,6 @@ from votes.storage import append_entry, create_engine, create_session_factory
 def entry_builder(tag: str, seq: int) -> Callable[[int], bytes]:
     """Build "<index>|<tag>|<seq>": the entry records the index it was given."""
     return lambda index: f"{index}|{tag}|{seq}".encode()
-
-
-async def append_tagged(
-    sessions: async_sessionmaker[AsyncSession],
-    estate_id: int,
-    meeting_id: uuid.UUID,
-    tag: str,
-    count: int,
-) -> None:
-    """Append ``count`` entries "<index>|<tag>|<seq>", one transaction each."""
-    for seq in range(count):
-        async with sessions.begin() as session:
-            await append_entry(
-                session,
-                estate_id=estate_id,
-                meeting_id=meeting_id,
-                build=entry_builder(tag, seq),
-            )
 
 
 async def run(
@@ -52,8 +32,16 @@ async def run(
         log_key_file=Path("unused-log-key"),
     )
     engine = create_engine(settings, connect_args=connect_args)
+    sessions = create_session_factory(engine)
     try:
-        await append_tagged(create_session_factory(engine), estate_id, meeting_id, tag, count)
+        for seq in range(count):
+            async with sessions.begin() as session:
+                await append_entry(
+                    session,
+                    estate_id=estate_id,
+                    meeting_id=meeting_id,
+                    build=entry_builder(tag, seq),
+                )
     finally:
         await engine.dispose()
 

@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crypto.merkle import verify_inclusion
 from tests.conftest import REPO_ROOT
 from tests.databases import Backend
-from tests.votes.storage.append_worker import append_tagged, entry_builder
+from tests.votes.storage.append_worker import entry_builder
 from tests.votes.storage.conftest import make_meeting
 from tests.votes.storage.reference import mth
 from votes.storage import (
     append_entries,
+    append_entry,
     create_session_factory,
     get_entries,
     get_head,
@@ -34,6 +35,19 @@ from votes.storage import (
 from votes.storage.models import LogNode
 
 Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _appender(
+    sessions: Sessions, estate_id: int, meeting_id: uuid.UUID, tag: str, count: int
+) -> None:
+    for seq in range(count):
+        async with sessions.begin() as session:
+            await append_entry(
+                session,
+                estate_id=estate_id,
+                meeting_id=meeting_id,
+                build=entry_builder(tag, seq),
+            )
 
 
 async def _check_log(
@@ -94,7 +108,7 @@ async def test_concurrent_sessions_of_one_engine_append_without_gaps_or_duplicat
 ) -> None:
     estate_id, meeting_id = await make_meeting(sessions)
     tags = [f"task{n}" for n in range(8)]
-    await asyncio.gather(*(append_tagged(sessions, estate_id, meeting_id, tag, 10) for tag in tags))
+    await asyncio.gather(*(_appender(sessions, estate_id, meeting_id, tag, 10) for tag in tags))
     await _check_log(sessions, estate_id, meeting_id, _expected(tags, 10))
 
 
@@ -108,7 +122,7 @@ async def test_two_engines_append_to_one_meeting_without_gaps_or_duplicates(
         tags = [f"e{n}" for n in range(6)]
         await asyncio.gather(
             *(
-                append_tagged(sessions if n % 2 else other, estate_id, meeting_id, tag, 8)
+                _appender(sessions if n % 2 else other, estate_id, meeting_id, tag, 8)
                 for n, tag in enumerate(tags)
             )
         )
@@ -140,7 +154,7 @@ async def test_two_processes_append_to_one_meeting_without_gaps_or_duplicates(
         for tag in tags
     ]
     # This process appends too while the workers run.
-    await append_tagged(sessions, estate_id, meeting_id, "parent", 25)
+    await _appender(sessions, estate_id, meeting_id, "parent", 25)
     for worker in workers:
         _out, err = await worker.communicate()
         assert worker.returncode == 0, err.decode()
@@ -154,7 +168,7 @@ async def test_batch_and_single_appenders_interleave_without_gaps_or_duplicates(
     await asyncio.gather(
         _batch_appender(sessions, estate_id, meeting_id, "batch-a", batches=5, size=6),
         _batch_appender(sessions, estate_id, meeting_id, "batch-b", batches=6, size=5),
-        append_tagged(sessions, estate_id, meeting_id, "single", 30),
+        _appender(sessions, estate_id, meeting_id, "single", 30),
     )
     await _check_log(
         sessions, estate_id, meeting_id, _expected(["batch-a", "batch-b", "single"], 30)
