@@ -26,6 +26,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.databases import (
+    DATABASES,
     FAST_ARGON2,
     Backend,
     copy_template,
@@ -121,8 +122,12 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
 
 @pytest.fixture
 def backend_name() -> str:
-    """SQLite by default; contract tests parametrise it (``indirect``) over both databases."""
+    """SQLite by default; contract tests run on both databases (:data:`ON_BOTH_DATABASES`)."""
     return "sqlite"
+
+
+# A contract test's mark: the test runs on SQLite and on PostgreSQL.
+ON_BOTH_DATABASES: Final = pytest.mark.parametrize("backend_name", DATABASES, indirect=True)
 
 
 @pytest.fixture(scope="session", name="sqlite_template")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.web.conftest import PASSWORD, FakeClock, StaffFactory, login, make_app
+from tests.web.conftest import ON_BOTH_DATABASES, PASSWORD, FakeClock, StaffFactory, login, make_app
 from tests.web.support import client_from, started
 from votes.service.context import ServiceContext
 from votes.settings import RateLimit
@@ -117,7 +116,7 @@ async def test_cookie_post_with_the_csrf_token_succeeds(
     assert response.json()["name"] == "北京市"
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_csrf_token_of_another_session_is_refused(
     app: Litestar, client: AsyncTestClient[Litestar], make_staff: StaffFactory
 ) -> None:
@@ -186,7 +185,7 @@ async def test_login_rate_limit_does_not_touch_other_routes(
     assert statuses == [401, 401, 401]
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_session_survives_across_requests_on_each_database(
     client: AsyncTestClient[Litestar], make_staff: StaffFactory
 ) -> None:
@@ -209,7 +208,7 @@ async def _wrong_logins(app: Litestar, username: str, count: int) -> list[int]:
     return statuses
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_wrong_passwords_from_many_addresses_delay_the_account(
     app: Litestar, make_staff: StaffFactory
 ) -> None:
@@ -228,7 +227,7 @@ async def test_wrong_passwords_from_many_addresses_delay_the_account(
     assert "ov_session" not in right.cookies
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_login_delay_is_in_the_audit_log(app: Litestar, make_staff: StaffFactory) -> None:
     await make_staff("conv", StaffRole.CONVENER)
     await make_staff("op", StaffRole.OPERATOR)

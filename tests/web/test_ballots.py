@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.databases import STORES, store_url
-from tests.web.conftest import make_app
+from tests.web.conftest import ON_BOTH_DATABASES, make_app
 from tests.web.support import (
     check_inclusion,
     client_from,
@@ -133,7 +133,7 @@ async def test_per_credential_limit_answers_429_with_retry_after(
     assert other.status_code == 201
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_ballot_entry_is_the_logged_ballot_on_each_database(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
