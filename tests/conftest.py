@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from tests import databases
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,26 +34,16 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def _service_unavailable(what: str, url: str, error: Exception) -> None:
-    """Skip locally when a real service is absent; fail in CI where it is required."""
-    message = f"{what} not reachable at {url}: {error}"
-    if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """URL of the real PostgreSQL used by contract tests (asyncpg driver)."""
-    url = os.environ.get(
-        "VOTES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
+    url = databases.postgres_url()
     parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 2):
             pass
     except OSError as error:
-        _service_unavailable("PostgreSQL", url, error)
+        databases.service_unavailable("PostgreSQL", url, error)
     return url
 
 
@@ -62,5 +54,5 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_timeout=2).ping()
     except redis.RedisError as error:
-        _service_unavailable("Redis", url, error)
+        databases.service_unavailable("Redis", url, error)
     return url

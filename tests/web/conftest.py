@@ -11,13 +11,10 @@ and secret so a copied database stays consistent with the keys that signed it.
 from __future__ import annotations
 
 import atexit
-import os
 import secrets
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -26,27 +23,26 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.web.live_server import migrate
+from tests.databases import (
+    DATABASES,
+    FAST_ARGON2,
+    Backend,
+    copy_template,
+    open_engine,
+    postgres_schema,
+    sqlite_template,
+)
 from votes.enums import StaffRole
 from votes.service import accounts
 from votes.service.context import ServiceContext, build_context
 from votes.service.demo import seed_demo
 from votes.service.schemas import CreateStaffRequest
 from votes.settings import Settings
-from votes.storage import create_engine, upgrade
 from web.app import create_app
 
 PASSWORD = "correct horse battery staple"
-
-# Fast password hashing for tests (the parameters are settings, not code).
-FAST_ARGON2: dict[str, Any] = {
-    "argon2_time_cost": 1,
-    "argon2_memory_kib": 8,
-    "argon2_parallelism": 1,
-}
 
 # One log key and session secret for every SQLite test of the process (see module doc).
 _SECRET: Final = "web-test-secret-" + secrets.token_urlsafe(32)
@@ -78,16 +74,6 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-@dataclass
-class Backend:
-    name: str
-    settings: Settings
-    connect_args: dict[str, Any] = field(default_factory=dict)
-
-    def engine(self) -> AsyncEngine:
-        return create_engine(self.settings, connect_args=self.connect_args)
-
-
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
@@ -98,6 +84,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def make_app(ctx: ServiceContext, tmp_path: Path, **overrides: Any) -> Litestar:
+    """The app on this test's context, with settings of its own (limits, a Redis URL)."""
+    settings = make_settings(tmp_path, **overrides)
+    return create_app(settings, context=ctx, scheduler=False, seed_demo=False)
 
 
 class Snapshots:
@@ -130,16 +122,18 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
 
 @pytest.fixture
 def backend_name() -> str:
-    """SQLite by default; contract tests parametrise it (``indirect``) over both databases."""
+    """SQLite by default; contract tests run on both databases (:data:`ON_BOTH_DATABASES`)."""
     return "sqlite"
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+# A contract test's mark: the test runs on SQLite and on PostgreSQL.
+ON_BOTH_DATABASES: Final = pytest.mark.parametrize("backend_name", DATABASES, indirect=True)
+
+
+@pytest.fixture(scope="session", name="sqlite_template")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database, copied for each test (migrating each time is slower)."""
-    settings = make_settings(tmp_path_factory.mktemp("template"))
-    migrate(settings)
-    return settings.data_dir / "votes.db"
+    return sqlite_template(make_settings(tmp_path_factory.mktemp("template")))
 
 
 @pytest.fixture
@@ -148,9 +142,7 @@ async def backend(
 ) -> AsyncIterator[Backend]:
     if backend_name == "sqlite":
         settings = make_settings(tmp_path)
-        settings.ensure_data_dir()
-        template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, settings.data_dir / "votes.db")
+        copy_template(request.getfixturevalue("sqlite_template"), settings)
         yield Backend("sqlite", settings)
         return
     url = request.getfixturevalue("postgres_url")
@@ -160,22 +152,8 @@ async def backend(
         secret_key="web-test-secret-" + "x" * 32,
         log_key_file=tmp_path / "log-key",
     )
-    schema = f"votes_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(settings)
-    try:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except (OSError, DBAPIError) as error:
-        await admin.dispose()
-        if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL unusable at {url}: {error}")
-        pytest.skip(f"PostgreSQL unusable at {url}: {error}")
-    try:
-        yield Backend("postgresql", settings, {"server_settings": {"search_path": schema}})
-    finally:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.dispose()
+    async with postgres_schema(settings, "votes_web") as made:
+        yield made
 
 
 @pytest.fixture
@@ -185,13 +163,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
-    made = backend.engine()
-    try:
-        if backend.name != "sqlite":  # the SQLite file is a copy of a migrated template
-            await upgrade(made)
+    # The SQLite file is a copy of a migrated template.
+    async with open_engine(backend, upgraded=backend.name == "sqlite") as made:
         yield made
-    finally:
-        await made.dispose()
 
 
 @pytest.fixture

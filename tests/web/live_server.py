@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import uvicorn
 from litestar import Litestar
 
 from votes.settings import Settings
-from votes.storage import create_engine, upgrade
 from web.app import create_app
 
 
@@ -23,30 +20,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def migrate(settings: Settings, connect_args: dict[str, Any] | None = None) -> None:
-    async def run() -> None:
-        engine = create_engine(settings, connect_args=connect_args)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    # In a thread of its own: the caller may be inside an event loop (playwright's sync API).
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 class LiveServer:

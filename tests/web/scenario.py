@@ -251,6 +251,10 @@ class Scenario:
         await self.as_user("conv")
         await self.call("POST", f"{self.m}/submit")
 
+    def cosign(self, note: str) -> str:
+        """The officer's cosignature of the checkpoint ``note``, timed now."""
+        return self.signer.cosign(note_body(note), int(self.clock.now.timestamp()))
+
     async def approval_body(self) -> dict[str, Any]:
         await self.as_user("officer")
         keys = await self.call("GET", "/officer-keys")
@@ -267,9 +271,7 @@ class Scenario:
             "signature": self.officer_key.sign(
                 Domain.APPROVAL, request["approval_body"].encode()
             ).hex(),
-            "cosignature": self.signer.cosign(
-                note_body(request["checkpoint"]), int(self.clock.now.timestamp())
-            ),
+            "cosignature": self.cosign(request["checkpoint"]),
         }
 
     async def _approved(self) -> None:
@@ -282,9 +284,7 @@ class Scenario:
             json={
                 "public_key": self.officer_key.public_key.hex(),
                 "size": checkpoint["size"],
-                "cosignature": self.signer.cosign(
-                    note_body(checkpoint["note"]), int(self.clock.now.timestamp())
-                ),
+                "cosignature": self.cosign(checkpoint["note"]),
             },
             expect=201,
         )
@@ -323,9 +323,7 @@ class Scenario:
             "signature": self.officer_key.sign(
                 Domain.CERTIFICATION, request["certification_body"].encode()
             ).hex(),
-            "cosignature": self.signer.cosign(
-                note_body(request["checkpoint"]), int(self.clock.now.timestamp())
-            ),
+            "cosignature": self.cosign(request["checkpoint"]),
         }
 
     async def _certified(self) -> None:

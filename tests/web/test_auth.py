@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.web.conftest import PASSWORD, FakeClock, StaffFactory, login, make_settings
+from tests.web.conftest import ON_BOTH_DATABASES, PASSWORD, FakeClock, StaffFactory, login, make_app
 from tests.web.support import client_from, started
 from votes.enums import StaffRole
 from votes.service.context import ServiceContext
 from votes.settings import RateLimit
-from web.app import create_app
 from web.ratelimit import LOGIN_DELAY_FIRST_SECONDS
 
 
@@ -118,7 +116,7 @@ async def test_cookie_post_with_the_csrf_token_succeeds(
     assert response.json()["name"] == "北京市"
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_csrf_token_of_another_session_is_refused(
     app: Litestar, client: AsyncTestClient[Litestar], make_staff: StaffFactory
 ) -> None:
@@ -164,8 +162,7 @@ async def test_csrf_token_is_accepted_from_the_header_alone(
 async def test_login_rate_limit_answers_429_with_retry_after(
     ctx: ServiceContext, tmp_path: Path, make_staff: StaffFactory
 ) -> None:
-    settings = make_settings(tmp_path, rate_limit_login=RateLimit(count=3, period_seconds=60))
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, rate_limit_login=RateLimit(count=3, period_seconds=60))
     await make_staff("op", StaffRole.OPERATOR)
     async with AsyncTestClient(app=app) as client:
         statuses = []
@@ -182,14 +179,13 @@ async def test_login_rate_limit_answers_429_with_retry_after(
 async def test_login_rate_limit_does_not_touch_other_routes(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path, rate_limit_login=RateLimit(count=1, period_seconds=60))
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, rate_limit_login=RateLimit(count=1, period_seconds=60))
     async with AsyncTestClient(app=app) as client:
         statuses = [(await client.get("/api/v1/auth/me")).status_code for _ in range(3)]
     assert statuses == [401, 401, 401]
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_session_survives_across_requests_on_each_database(
     client: AsyncTestClient[Litestar], make_staff: StaffFactory
 ) -> None:
@@ -212,7 +208,7 @@ async def _wrong_logins(app: Litestar, username: str, count: int) -> list[int]:
     return statuses
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_wrong_passwords_from_many_addresses_delay_the_account(
     app: Litestar, make_staff: StaffFactory
 ) -> None:
@@ -231,7 +227,7 @@ async def test_wrong_passwords_from_many_addresses_delay_the_account(
     assert "ov_session" not in right.cookies
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_login_delay_is_in_the_audit_log(app: Litestar, make_staff: StaffFactory) -> None:
     await make_staff("conv", StaffRole.CONVENER)
     await make_staff("op", StaffRole.OPERATOR)

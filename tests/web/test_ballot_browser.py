@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from crypto.merkle import verify_inclusion
-from crypto.notes import Checkpoint
+from tests.databases import migrate
 from tests.web.conftest import make_settings
-from tests.web.live_server import LiveServer, free_port, live_server, migrate
+from tests.web.live_server import LiveServer, free_port, live_server
+from tests.web.support import check_inclusion
 from votes.record.ballot import decode_ballot
 from votes.record.bundle import decode_bundle
 from votes.record.entries import BallotEntry, decode_entry
@@ -70,10 +70,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
-def _root(note: str) -> bytes:
-    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
-
-
 def test_phone_votes_from_the_qr_link_and_the_ballot_is_in_the_log(
     browser: Any, server: LiveServer
 ) -> None:
@@ -98,13 +94,7 @@ def test_phone_votes_from_the_qr_link_and_the_ballot_is_in_the_log(
         assert proof.status_code == 200, proof.text
         bundle = decode_bundle(client.get(f"{api}/bundle").content)
     data = proof.json()
-    verify_inclusion(
-        leaf_hash=bytes.fromhex(data["leaf_hash"]),
-        index=data["index"],
-        size=data["size"],
-        proof=[bytes.fromhex(h) for h in data["proof"]],
-        root=_root(data["checkpoint"]),
-    )
+    check_inclusion(data)
     entry = decode_entry(bytes(bundle.entries[data["index"]]))
     assert isinstance(entry, BallotEntry)
     assert entry.ballot.member == letter.public_key

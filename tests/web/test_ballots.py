@@ -11,16 +11,21 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from crypto.merkle import verify_inclusion
-from crypto.notes import Checkpoint
-from tests.web.conftest import make_settings
-from tests.web.support import client_from, public_meeting, signed_ballot, started
+from tests.databases import STORES, store_url
+from tests.web.conftest import ON_BOTH_DATABASES, make_app
+from tests.web.support import (
+    check_inclusion,
+    client_from,
+    public_meeting,
+    signed_ballot,
+    started,
+    visiting,
+)
 from votes.record.ballot import ballot_bytes
 from votes.record.bundle import decode_bundle
 from votes.record.entries import BallotEntry, decode_entry, entry_hash
 from votes.service.context import ServiceContext
 from votes.settings import RateLimit
-from web.app import create_app
 
 
 async def test_signed_ballot_is_receipted_and_in_the_log(
@@ -38,18 +43,8 @@ async def test_signed_ballot_is_receipted_and_in_the_log(
     )
     assert proof.status_code == 200, proof.text
     data = proof.json()
-    verify_inclusion(
-        leaf_hash=bytes.fromhex(data["leaf_hash"]),
-        index=data["index"],
-        size=data["size"],
-        proof=[bytes.fromhex(h) for h in data["proof"]],
-        root=_root_of(data["checkpoint"]),
-    )
+    check_inclusion(data)
     assert data["index"] == receipt["body"]["index"]
-
-
-def _root_of(note: str) -> bytes:
-    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
 
 
 async def test_same_ballot_twice_returns_the_same_receipt(
@@ -122,8 +117,7 @@ async def test_ballot_needs_no_csrf_token_even_with_a_session_cookie(
 async def test_per_credential_limit_answers_429_with_retry_after(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
-    settings = make_settings(tmp_path, rate_limit_ballots=RateLimit(count=2, period_seconds=60))
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, rate_limit_ballots=RateLimit(count=2, period_seconds=60))
     async with AsyncTestClient(app=app) as client:
         meeting = await public_meeting(client, demo.meeting_code)
         url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
@@ -139,7 +133,7 @@ async def test_per_credential_limit_answers_429_with_retry_after(
     assert other.status_code == 201
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_ballot_entry_is_the_logged_ballot_on_each_database(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
@@ -163,31 +157,29 @@ def _junk_naming(body: dict[str, str]) -> dict[str, str]:
     return {"ballot": body["ballot"], "signature": "00" * 64}
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORES)
 def limit_store_url(request: pytest.FixtureRequest) -> str | None:
     """The rate-limit store of the app: process memory, or Redis."""
-    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
+    return store_url(request)
 
 
 async def test_junk_naming_an_owner_from_many_addresses_does_not_refuse_the_owner(
     ctx: ServiceContext, tmp_path: Path, demo: Any, limit_store_url: str | None
 ) -> None:
-    settings = make_settings(
+    app = make_app(
+        ctx,
         tmp_path,
         redis_url=limit_store_url,
         rate_limit_ballots=RateLimit(count=2, period_seconds=86400),
     )
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
     url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
-    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
-    async with started(app), client_from(app, f"owner-{run}") as client:
-        meeting = await public_meeting(client, demo.meeting_code)
-        body = signed_ballot(meeting, demo.letters[0])
+    async with visiting(app, demo.meeting_code) as owner:
+        body = signed_ballot(owner.meeting, demo.letters[0])
         junk = []
         for n in range(10):
-            async with client_from(app, f"attacker-{run}-{n}") as attacker:
+            async with client_from(app, f"attacker-{owner.run}-{n}") as attacker:
                 junk.append((await attacker.post(url, json=_junk_naming(body))).status_code)
-        real = await client.post(url, json=body)
+        real = await owner.client.post(url, json=body)
     assert junk == [422] * 10
     assert real.status_code == 201, real.text
 
@@ -195,19 +187,17 @@ async def test_junk_naming_an_owner_from_many_addresses_does_not_refuse_the_owne
 async def test_invalid_ballots_from_one_address_are_limited_by_address(
     ctx: ServiceContext, tmp_path: Path, demo: Any, limit_store_url: str | None
 ) -> None:
-    settings = make_settings(
+    app = make_app(
+        ctx,
         tmp_path,
         redis_url=limit_store_url,
         rate_limit_invalid_ballots=RateLimit(count=3, period_seconds=86400),
     )
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
     url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
-    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
-    async with started(app), client_from(app, f"owner-{run}") as client:
-        meeting = await public_meeting(client, demo.meeting_code)
-        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
-        statuses = [(await client.post(url, json=junk)).status_code for _ in range(3)]
-        refused = await client.post(url, json=junk)
+    async with visiting(app, demo.meeting_code) as owner:
+        junk = _junk_naming(signed_ballot(owner.meeting, demo.letters[0]))
+        statuses = [(await owner.client.post(url, json=junk)).status_code for _ in range(3)]
+        refused = await owner.client.post(url, json=junk)
     assert statuses == [422, 422, 422]
     assert refused.status_code == 429
     assert refused.json()["code"] == "address_rate_limited"
@@ -217,18 +207,15 @@ async def test_invalid_ballots_from_one_address_are_limited_by_address(
 async def test_invalid_ballots_do_not_limit_other_addresses(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
-    settings = make_settings(
-        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    app = make_app(
+        ctx, tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
     )
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
     url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
-    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
-    async with started(app), client_from(app, f"owner-{run}") as client:
-        meeting = await public_meeting(client, demo.meeting_code)
-        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
+    async with visiting(app, demo.meeting_code) as owner:
+        junk = _junk_naming(signed_ballot(owner.meeting, demo.letters[0]))
         for _ in range(2):
-            await client.post(url, json=junk)
-        async with client_from(app, f"neighbour-{run}") as neighbour:
+            await owner.client.post(url, json=junk)
+        async with client_from(app, f"neighbour-{owner.run}") as neighbour:
             other = await neighbour.post(url, json=junk)
     assert other.status_code == 422
     assert other.json()["code"] == "bad_signature"
@@ -238,17 +225,14 @@ async def test_valid_ballot_from_an_address_limited_for_junk_is_accepted(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
     """Phones behind one carrier NAT share an address: one sender's junk refuses nobody else."""
-    settings = make_settings(
-        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    app = make_app(
+        ctx, tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
     )
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
     url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
-    run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
-    async with started(app), client_from(app, f"owner-{run}") as client:
-        meeting = await public_meeting(client, demo.meeting_code)
-        junk = _junk_naming(signed_ballot(meeting, demo.letters[0]))
-        limited = [(await client.post(url, json=junk)).status_code for _ in range(2)]
-        honest = await client.post(url, json=signed_ballot(meeting, demo.letters[1]))
+    async with visiting(app, demo.meeting_code) as owner:
+        junk = _junk_naming(signed_ballot(owner.meeting, demo.letters[0]))
+        limited = [(await owner.client.post(url, json=junk)).status_code for _ in range(2)]
+        honest = await owner.client.post(url, json=signed_ballot(owner.meeting, demo.letters[1]))
     assert limited == [422, 429]
     assert honest.status_code == 201, honest.text
 
@@ -256,10 +240,9 @@ async def test_valid_ballot_from_an_address_limited_for_junk_is_accepted(
 async def test_unparsable_ballot_counts_against_the_address(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
-    settings = make_settings(
-        tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
+    app = make_app(
+        ctx, tmp_path, rate_limit_invalid_ballots=RateLimit(count=1, period_seconds=86400)
     )
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
     url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
     run = uuid.uuid4().hex[:6]  # addresses of this run only (a shared Redis keeps counts)
     async with started(app), client_from(app, f"owner-{run}") as client:

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import make_url
 
-from tests.web.conftest import FAST_ARGON2, PASSWORD, make_settings
+from tests.databases import FAST_ARGON2
+from tests.web.conftest import PASSWORD, make_settings
 from votes.cli import main
 from votes.service import accounts
 from votes.service.context import build_context

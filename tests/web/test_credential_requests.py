@@ -12,25 +12,16 @@ from litestar.testing import AsyncTestClient
 
 from crypto.signing import Domain, SigningKey
 from tests.web.officer import demo_officer_key
-from tests.web.support import public_meeting, signed_ballot
+from tests.web.support import change_signature, login_as, public_meeting, signed_ballot
 from votes.service.schemas import LetterOut
 
 _REQUEST = hashlib.sha256(b"the convener's written request").hexdigest()
 
 
-async def _login(client: AsyncTestClient[Litestar], demo: Any, role: str) -> None:
-    account = next(a for a in demo.accounts if a.role.value == role)
-    response = await client.post(
-        "/api/v1/auth/login", json={"username": account.username, "password": account.password}
-    )
-    assert response.status_code == 200, response.text
-    client.headers["X-CSRFToken"] = response.headers["x-csrftoken"]
-
-
 async def _request_replacement(
     client: AsyncTestClient[Litestar], demo: Any, letter: LetterOut
 ) -> dict[str, Any]:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credentials/replace",
         json={"member_id": letter.member_id, "reason": "信件遗失", "request_sha256": _REQUEST},
@@ -38,13 +29,6 @@ async def _request_replacement(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _signature(key: SigningKey, body: str) -> dict[str, str]:
-    return {
-        "public_key": key.public_key.hex(),
-        "signature": key.sign(Domain.CREDENTIAL_CHANGE, body.encode()).hex(),
-    }
 
 
 async def test_replacement_request_is_pending_with_its_letter(
@@ -60,7 +44,7 @@ async def test_officer_lists_the_pending_request_with_what_to_sign(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     made = await _request_replacement(client, demo, demo.letters[1])
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     response = await client.get("/api/v1/credential-requests")
     assert response.status_code == 200, response.text
     [item] = response.json()
@@ -78,11 +62,11 @@ async def test_officer_signature_logs_the_change_and_the_new_key_votes(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     made = await _request_replacement(client, demo, demo.letters[1])
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     api = f"/api/v1/meetings/{demo.meeting_code}"
     signed = await client.post(
         f"{api}/credential-requests/{made['request']['id']}/approve",
-        json=_signature(demo_officer_key(demo), made["request"]["body"]),
+        json=change_signature(demo_officer_key(demo), made["request"]["body"]),
     )
     assert signed.status_code == 200, signed.text
     assert signed.json()["state"] == "approved"
@@ -110,7 +94,7 @@ async def test_forged_officer_signature_is_403_with_a_stable_code(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     made = await _request_replacement(client, demo, demo.letters[1])
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     key = demo_officer_key(demo)
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credential-requests/{made['request']['id']}/approve",
@@ -127,7 +111,7 @@ async def test_forged_officer_signature_is_403_with_a_stable_code(
 
 async def test_officer_refuses_a_request(client: AsyncTestClient[Litestar], demo: Any) -> None:
     made = await _request_replacement(client, demo, demo.letters[1])
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credential-requests/{made['request']['id']}/refuse",
         json={"reason": "申请材料不全"},
@@ -143,7 +127,7 @@ async def test_convener_cannot_sign_a_change_over_http(
     made = await _request_replacement(client, demo, demo.letters[1])
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credential-requests/{made['request']['id']}/approve",
-        json=_signature(demo_officer_key(demo), made["request"]["body"]),
+        json=change_signature(demo_officer_key(demo), made["request"]["body"]),
     )
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "role_forbidden"
@@ -152,7 +136,7 @@ async def test_convener_cannot_sign_a_change_over_http(
 async def test_replacement_without_the_request_hash_is_refused(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/credentials/replace",
         json={"member_id": demo.letters[1].member_id, "reason": "信件遗失"},
@@ -163,7 +147,7 @@ async def test_replacement_without_the_request_hash_is_refused(
 
 
 async def test_unknown_request_is_404(client: AsyncTestClient[Litestar], demo: Any) -> None:
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     response = await client.get(
         f"/api/v1/meetings/{demo.meeting_code}/credential-requests/"
         "00000000-0000-4000-8000-000000000000"
@@ -175,7 +159,7 @@ async def test_unknown_request_is_404(client: AsyncTestClient[Litestar], demo: A
 async def test_registering_the_identity_point_as_a_key_is_422(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     identity = (bytes([1]) + bytes(31)).hex()
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/keys",

@@ -4,34 +4,25 @@ paper and proxy ballots, credentials, objections, officer keys, audit."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from crypto.credentials import derive_signing_key, parse_secret
 from crypto.merkle import verify_consistency
 from crypto.notes import Checkpoint
-from crypto.signing import Domain, SigningKey
+from crypto.signing import SigningKey
 from tests.web.officer import demo_officer_key
-from tests.web.support import default_choices, public_meeting, signed_ballot
-from votes.service.objections import OBJECTION_DOMAIN, objection_body
-
-
-async def _login(client: AsyncTestClient[Litestar], demo: Any, role: str) -> None:
-    account = next(a for a in demo.accounts if a.role.value == role)
-    response = await client.post(
-        "/api/v1/auth/login", json={"username": account.username, "password": account.password}
-    )
-    assert response.status_code == 200, response.text
-    client.headers["X-CSRFToken"] = response.headers["x-csrftoken"]
-
-
-def _root(note: str) -> bytes:
-    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").root_hash
-
+from tests.web.support import (
+    change_signature,
+    checkpoint_root,
+    default_choices,
+    login_as,
+    public_meeting,
+    signed_ballot,
+    signed_objection,
+)
 
 # ------------------------------------------------------------------ record
 
@@ -42,7 +33,7 @@ async def test_checkpoint_is_a_signed_note_of_the_log(
     response = await client.get(f"/api/v1/meetings/{demo.meeting_code}/checkpoint")
     assert response.status_code == 200
     body = response.json()
-    assert _root(body["note"]).hex() == body["root"]
+    assert checkpoint_root(body["note"]).hex() == body["root"]
     assert Checkpoint.parse(body["note"].split("\n\n", 1)[0] + "\n").size == body["size"]
 
 
@@ -149,7 +140,7 @@ async def test_turnout_snapshot_counts_a_ballot(
 async def test_paper_ballot_entered_by_the_convener(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     meeting = await public_meeting(client, demo.meeting_code)
     sheet = hashlib.sha256(b"scan of sheet 1").hexdigest()
     response = await client.post(
@@ -178,7 +169,7 @@ async def test_paper_ballot_without_login_is_401(
 async def test_paper_ballot_by_an_officer_is_403(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/paper-ballots",
         json={
@@ -193,7 +184,7 @@ async def test_paper_ballot_by_an_officer_is_403(
 async def test_proxy_ballot_with_the_members_credential(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     meeting = await public_meeting(client, demo.meeting_code)
     body = signed_ballot(meeting, demo.letters[2])
     response = await client.post(
@@ -214,7 +205,7 @@ async def test_proxy_ballot_with_the_members_credential(
 async def test_replaced_credential_stops_the_old_key_once_the_officer_signs(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     api = f"/api/v1/meetings/{demo.meeting_code}"
     old = demo.letters[1]
     replaced = await client.post(
@@ -228,14 +219,11 @@ async def test_replaced_credential_stops_the_old_key_once_the_officer_signs(
     assert replaced.status_code == 201, replaced.text
     assert replaced.json()["letter"]["public_key"] != old.public_key
     pending = replaced.json()["request"]
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     key = demo_officer_key(demo)
     signed = await client.post(
         f"{api}/credential-requests/{pending['id']}/approve",
-        json={
-            "public_key": key.public_key.hex(),
-            "signature": key.sign(Domain.CREDENTIAL_CHANGE, pending["body"].encode()).hex(),
-        },
+        json=change_signature(key, pending["body"]),
     )
     assert signed.status_code == 200, signed.text
     meeting = await public_meeting(client, demo.meeting_code)
@@ -247,7 +235,7 @@ async def test_replaced_credential_stops_the_old_key_once_the_officer_signs(
 async def test_letters_cannot_be_issued_again_while_open(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     response = await client.post(f"/api/v1/meetings/{demo.meeting_code}/letters")
     assert response.status_code == 409
 
@@ -255,7 +243,7 @@ async def test_letters_cannot_be_issued_again_while_open(
 async def test_register_keys_is_refused_once_voting_is_open(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/keys",
         json={"keys": {demo.letters[0].member_id: SigningKey.generate().public_key.hex()}},
@@ -279,25 +267,13 @@ async def test_owner_files_a_signed_objection_and_staff_see_it(
 ) -> None:
     meeting = await public_meeting(client, demo.meeting_code)
     letter = demo.letters[0]
-    key = derive_signing_key(meeting["id"], parse_secret(letter.code))
-    body = objection_body(
-        meeting=meeting["id"],
-        member=key.public_key.hex(),
-        subject="roster",
-        text="我的房屋面积登记有误",
-        nonce=secrets.token_hex(16),
-    )
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/objections",
-        json={
-            "body": body.decode(),
-            "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
-            "text": "我的房屋面积登记有误",
-        },
+        json=signed_objection(meeting, letter, subject="roster", text="我的房屋面积登记有误"),
     )
     assert response.status_code == 201, response.text
     assert response.json()["member_id"] == letter.member_id
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     listed = await client.get(f"/api/v1/meetings/{demo.meeting_code}/objections")
     assert [o["id"] for o in listed.json()] == [response.json()["id"]]
 
@@ -306,17 +282,10 @@ async def test_objection_with_a_forged_signature_is_refused(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     meeting = await public_meeting(client, demo.meeting_code)
-    key = derive_signing_key(meeting["id"], parse_secret(demo.letters[0].code))
-    body = objection_body(
-        meeting=meeting["id"],
-        member=key.public_key.hex(),
-        subject="other",
-        text="x",
-        nonce=secrets.token_hex(16),
-    )
+    objection = signed_objection(meeting, demo.letters[0], subject="other", text="x")
     response = await client.post(
         f"/api/v1/meetings/{demo.meeting_code}/objections",
-        json={"body": body.decode(), "signature": "00" * 64, "text": "x"},
+        json={**objection, "signature": "00" * 64},
     )
     assert response.status_code in (403, 422)
 
@@ -325,24 +294,14 @@ async def test_replayed_signed_objection_is_refused_with_409(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
     meeting = await public_meeting(client, demo.meeting_code)
-    key = derive_signing_key(meeting["id"], parse_secret(demo.letters[0].code))
-    body = objection_body(
-        meeting=meeting["id"],
-        member=key.public_key.hex(),
-        subject="procedure",
-        text="公告张贴时间不足",
-        nonce=secrets.token_hex(16),
+    request = signed_objection(
+        meeting, demo.letters[0], subject="procedure", text="公告张贴时间不足"
     )
-    request = {
-        "body": body.decode(),
-        "signature": key.sign(OBJECTION_DOMAIN, body).hex(),
-        "text": "公告张贴时间不足",
-    }
     url = f"/api/v1/meetings/{demo.meeting_code}/objections"
     assert (await client.post(url, json=request)).status_code == 201
     replay = await client.post(url, json=request)
     assert (replay.status_code, replay.json()["code"]) == (409, "objection_replayed")
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     listed = await client.get(url)
     assert len(listed.json()) == 1
 
@@ -358,7 +317,7 @@ async def test_objection_list_needs_login(client: AsyncTestClient[Litestar], dem
 async def test_officer_enrols_lists_and_revokes_a_key(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "officer")
+    await login_as(client, demo, "officer")
     key = SigningKey.generate().public_key.hex()
     enrolled = await client.post(
         "/api/v1/officer-keys", json={"public_key": key, "name": "officer.2"}
@@ -374,7 +333,7 @@ async def test_officer_enrols_lists_and_revokes_a_key(
 async def test_convener_cannot_enrol_an_officer_key(
     client: AsyncTestClient[Litestar], demo: Any
 ) -> None:
-    await _login(client, demo, "convener")
+    await login_as(client, demo, "convener")
     response = await client.post(
         "/api/v1/officer-keys",
         json={"public_key": SigningKey.generate().public_key.hex(), "name": "nope"},

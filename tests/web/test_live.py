@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from tests.databases import STORES, closed_redis_url, store_url
 from votes.settings import Settings
 from web.live import ChannelsEventPublisher, build_channels, turnout_channel
 
@@ -17,18 +17,9 @@ def _settings(tmp_path: Path, redis_url: str | None) -> Settings:
     return Settings(data_dir=tmp_path, redis_url=redis_url)
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
-
-
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORES)
 def channel_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "memory":
-        return _settings(tmp_path, None)
-    return _settings(tmp_path, request.getfixturevalue("redis_url"))
+    return _settings(tmp_path, store_url(request))
 
 
 async def test_published_event_reaches_a_subscriber(channel_settings: Settings) -> None:
@@ -69,7 +60,7 @@ async def test_two_plugins_share_events_through_redis(tmp_path: Path, redis_url:
 
 
 async def test_publishing_with_redis_down_neither_raises_nor_blocks(tmp_path: Path) -> None:
-    plugin = build_channels(_settings(tmp_path, _closed_port_url()))
+    plugin = build_channels(_settings(tmp_path, closed_redis_url()))
     publisher = ChannelsEventPublisher(plugin)
     async with plugin, plugin.start_subscription(turnout_channel("M1")):
         for count in range(3):

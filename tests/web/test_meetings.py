@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
+from tests.web.conftest import ON_BOTH_DATABASES
 from tests.web.scenario import Scenario
 from tests.web.support import signed_ballot
 from votes.cli import main
@@ -193,7 +193,7 @@ async def test_certify_before_objections_are_answered_is_refused(s: Scenario) ->
     await s.call("POST", f"{s.m}/certify", json=body)
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"], indirect=True)
+@ON_BOTH_DATABASES
 async def test_certified_result_is_published_then_archived(s: Scenario) -> None:
     await s.until("archived")
     meeting = await s.call("GET", s.m)

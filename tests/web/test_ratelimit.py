@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.databases import STORES, resilient_store
 from votes.service.errors import RateLimited
 from votes.settings import RateLimit
 from web.ratelimit import (
@@ -16,28 +16,16 @@ from web.ratelimit import (
     CredentialLimiter,
     LoginThrottle,
 )
-from web.stores import ResilientStore, redis_client
+from web.stores import ResilientStore
 
 NOW = 1_800_000_000.0  # a fixed instant in the middle of its day's window
 KEY = "ab" * 32
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORES)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[ResilientStore]:
-    if request.param == "memory":
-        yield ResilientStore(name="t", redis=None, fail_mode="fallback")
-        return
-    made = ResilientStore(
-        name="t",
-        redis=redis_client(request.getfixturevalue("redis_url")),
-        fail_mode="fallback",
-        namespace=f"owner-vote-test-{uuid.uuid4().hex}",
-    )
-    try:
+    async with resilient_store(request, "fallback") as made:
         yield made
-    finally:
-        await made.delete_all()
-        await made.close()
 
 
 def _limiter(store: ResilientStore, count: int) -> CredentialLimiter:

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.web.conftest import PASSWORD, StaffFactory, make_settings
+from tests.databases import closed_redis_url
+from tests.web.conftest import PASSWORD, StaffFactory, make_app
 from tests.web.support import public_meeting, signed_ballot
 from votes.enums import StaffRole
 from votes.service.context import ServiceContext
-from web.app import create_app
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
 
 
 async def test_ballots_are_taken_and_receipted_while_redis_is_down(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
-    settings = make_settings(tmp_path, redis_url=_closed_port_url())
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, redis_url=closed_redis_url())
     async with AsyncTestClient(app=app) as client:
         meeting = await public_meeting(client, demo.meeting_code)
         url = f"/api/v1/meetings/{demo.meeting_code}/ballots"
@@ -43,8 +34,7 @@ async def test_ballots_are_taken_and_receipted_while_redis_is_down(
 async def test_staff_login_is_503_while_the_session_store_is_down(
     ctx: ServiceContext, tmp_path: Path, make_staff: StaffFactory
 ) -> None:
-    settings = make_settings(tmp_path, redis_url=_closed_port_url())
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, redis_url=closed_redis_url())
     await make_staff("op", StaffRole.OPERATOR)
     async with AsyncTestClient(app=app) as client:
         response = await client.post(
@@ -58,8 +48,7 @@ async def test_staff_login_is_503_while_the_session_store_is_down(
 async def test_public_record_is_served_while_redis_is_down(
     ctx: ServiceContext, tmp_path: Path, demo: Any
 ) -> None:
-    settings = make_settings(tmp_path, redis_url=_closed_port_url())
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, redis_url=closed_redis_url())
     async with AsyncTestClient(app=app) as client:
         client.cookies.set("ov_session", "some-staff-session")
         checkpoint = await client.get(f"/api/v1/meetings/{demo.meeting_code}/checkpoint")
@@ -71,8 +60,7 @@ async def test_public_record_is_served_while_redis_is_down(
 async def test_sessions_and_limits_work_through_a_live_redis(
     ctx: ServiceContext, tmp_path: Path, make_staff: StaffFactory, redis_url: str
 ) -> None:
-    settings = make_settings(tmp_path, redis_url=redis_url)
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, redis_url=redis_url)
     await make_staff("op", StaffRole.OPERATOR)
     async with AsyncTestClient(app=app) as client:
         login = await client.post(
@@ -86,8 +74,7 @@ async def test_sessions_and_limits_work_through_a_live_redis(
 async def test_staff_request_with_a_session_is_503_while_redis_is_down(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path, redis_url=_closed_port_url())
-    app = create_app(settings, context=ctx, scheduler=False, seed_demo=False)
+    app = make_app(ctx, tmp_path, redis_url=closed_redis_url())
     async with AsyncTestClient(app=app) as client:
         client.cookies.set("ov_session", "some-staff-session")
         response = await client.get("/api/v1/auth/me")

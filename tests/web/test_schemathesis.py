@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.databases import migrate
 from tests.web.conftest import make_settings
-from tests.web.live_server import migrate
 from web.app import create_app
 
 schemathesis = pytest.importorskip("schemathesis")

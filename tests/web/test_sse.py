@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import migrate
 from tests.web.conftest import make_settings
-from tests.web.live_server import free_port, live_server, migrate
+from tests.web.live_server import free_port, live_server
 from tests.web.support import signed_ballot
 from votes.settings import Settings
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.databases import STORES, closed_redis_url, resilient_store
 from votes.settings import Settings
 from web.stores import (
     RATE_LIMIT_STORE,
@@ -21,31 +21,10 @@ from web.stores import (
 )
 
 
-def _closed_port_url() -> str:
-    """A redis:// URL nobody listens on (the port was just free)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
-
-
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORES)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[ResilientStore]:
-    if request.param == "memory":
-        yield ResilientStore(name="t", redis=None, fail_mode="unavailable")
-        return
-    url = request.getfixturevalue("redis_url")
-    made = ResilientStore(
-        name="t",
-        redis=redis_client(url),
-        fail_mode="unavailable",
-        namespace=f"owner-vote-test-{uuid.uuid4().hex}",
-    )
-    try:
+    async with resilient_store(request, "unavailable") as made:
         yield made
-    finally:
-        await made.delete_all()
-        await made.close()
 
 
 async def test_set_then_get_returns_the_value(store: ResilientStore) -> None:
@@ -111,7 +90,7 @@ async def test_fallback_store_keeps_working_when_redis_is_down(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = ResilientStore(
-        name=RATE_LIMIT_STORE, redis=redis_client(_closed_port_url()), fail_mode="fallback"
+        name=RATE_LIMIT_STORE, redis=redis_client(closed_redis_url()), fail_mode="fallback"
     )
     with caplog.at_level(logging.WARNING, logger="web.stores"):
         await store.set("k", b"v")
@@ -125,7 +104,7 @@ async def test_fallback_store_keeps_working_when_redis_is_down(
 
 async def test_unavailable_store_raises_when_redis_is_down() -> None:
     store = ResilientStore(
-        name=SESSION_STORE, redis=redis_client(_closed_port_url()), fail_mode="unavailable"
+        name=SESSION_STORE, redis=redis_client(closed_redis_url()), fail_mode="unavailable"
     )
     with pytest.raises(StoreUnavailableError, match="sessions"):
         await store.get("session-id")
@@ -169,7 +148,7 @@ async def test_reset_forgets_a_counter(store: ResilientStore) -> None:
 
 async def test_incr_pair_falls_back_to_memory_when_redis_is_down() -> None:
     store = ResilientStore(
-        name=RATE_LIMIT_STORE, redis=redis_client(_closed_port_url()), fail_mode="fallback"
+        name=RATE_LIMIT_STORE, redis=redis_client(closed_redis_url()), fail_mode="fallback"
     )
     counts = [await store.incr_pair("a", "g", expires_in=60) for _ in range(2)]
     await store.close()

@@ -41,6 +41,7 @@ from bench.ballot_world import (
 )
 from crypto.merkle import verify_inclusion
 from crypto.notes import Checkpoint
+from tests.databases import create_schema, drop_schema, service_unavailable
 from votes.record.ballot import ballot_bytes
 from votes.record.entries import BallotEntry, decode_entry
 from votes.service import record
@@ -87,10 +88,10 @@ async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         env["VOTES_DATABASE_URL"] = request.getfixturevalue("postgres_url")
         schema = f"two_proc_{uuid.uuid4().hex[:12]}"
     settings = Settings.from_env(env)
-    admin = create_engine(settings)
     if schema is not None:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        problem = await create_schema(settings, schema)
+        if problem is not None:
+            service_unavailable("PostgreSQL", str(settings.database_url), problem)
     connect_args = {} if schema is None else {"server_settings": {"search_path": schema}}
     engine = create_engine(settings, connect_args=connect_args)
     try:
@@ -100,9 +101,7 @@ async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     finally:
         await engine.dispose()
         if schema is not None:
-            async with admin.begin() as conn:
-                await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.dispose()
+            await drop_schema(settings, schema)
 
 
 @contextmanager

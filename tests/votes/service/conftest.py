@@ -22,12 +22,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crypto.credentials import derive_signing_key, parse_secret
 from crypto.notes import CosignatureSigner
 from crypto.signing import Domain, SigningKey
+from tests.databases import (
+    DATABASES,
+    FAST_ARGON2,
+    Backend,
+    copy_template,
+    create_schema,
+    drop_schema,
+    empty_tables,
+    migrate,
+    postgres_url,
+    schema_backend,
+    service_unavailable,
+    sqlite_template,
+)
 from votes.enums import RegionLevel, StaffRole
 from votes.model import MotionType
 from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
@@ -51,7 +63,7 @@ from votes.service.schemas import (
     SignCredentialChangeRequest,
 )
 from votes.settings import Settings
-from votes.storage import create_engine, create_session_factory, upgrade
+from votes.storage import create_session_factory
 from votes.storage.models import Base
 
 START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
@@ -89,39 +101,12 @@ class FakeClock:
 
 
 def fast_settings(**kw: Any) -> Settings:
-    return Settings(argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1, **kw)
-
-
-@dataclass
-class Backend:
-    name: str
-    settings: Settings
-    connect_args: dict[str, Any] = field(default_factory=dict)
-
-    def engine(self) -> AsyncEngine:
-        return create_engine(self.settings, connect_args=self.connect_args)
-
-
-def _pg_url() -> str:
-    return os.environ.get(
-        "VOTES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
+    return Settings(**FAST_ARGON2, **kw)
 
 
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("service-template")
-    settings = fast_settings(data_dir=folder)
-
-    async def migrate() -> None:
-        engine = create_engine(settings)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(migrate())
-    return folder / "votes.db"
+    return sqlite_template(fast_settings(data_dir=tmp_path_factory.mktemp("service-template")))
 
 
 @pytest.fixture(scope="session")
@@ -129,60 +114,21 @@ def _pg_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend | s
     """One migrated schema per test session (and xdist worker); a str when unreachable."""
     folder = tmp_path_factory.mktemp("service-pg")
     settings = fast_settings(
-        database_url=_pg_url(),
+        database_url=postgres_url(),
         data_dir=folder,
         secret_key="service-test-secret-" + "x" * 32,
         log_key_file=folder / "log-key",
     )
     schema = f"svc_test_{uuid.uuid4().hex[:12]}"
-    backend = Backend(
-        name="postgresql",
-        settings=settings,
-        # Test data need not survive a crash: commits without waiting for the disk.
-        connect_args={"server_settings": {"search_path": schema, "synchronous_commit": "off"}},
-    )
-
-    async def setup() -> str | None:
-        admin = create_engine(settings)
-        try:
-            async with admin.begin() as conn:
-                await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        except (OSError, DBAPIError) as exc:
-            return str(exc)
-        finally:
-            await admin.dispose()
-        engine = backend.engine()
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-        return None
-
-    async def teardown() -> None:
-        admin = create_engine(settings)
-        try:
-            async with admin.begin() as conn:
-                await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await admin.dispose()
-
-    problem = asyncio.run(setup())
+    # Test data need not survive a crash: commits without waiting for the disk.
+    backend = schema_backend(settings, schema, synchronous_commit="off")
+    problem = asyncio.run(create_schema(settings, schema))
     if problem is not None:
-        yield f"PostgreSQL not reachable at {_pg_url()}: {problem}"
+        yield problem
         return
+    migrate(backend.settings, backend.connect_args)
     yield backend
-    asyncio.run(teardown())
-
-
-async def _truncate(backend: Backend) -> None:
-    """Empty every table (DELETE is much faster than TRUNCATE on small tables)."""
-    engine = backend.engine()
-    try:
-        async with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                await conn.execute(table.delete())
-    finally:
-        await engine.dispose()
+    asyncio.run(drop_schema(settings, schema))
 
 
 def _fast_tmp(tmp_path: Path) -> Path:
@@ -193,7 +139,7 @@ def _fast_tmp(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 async def backend(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -202,21 +148,18 @@ async def backend(
 ) -> AsyncIterator[Backend]:
     if request.param == "sqlite":
         base = _fast_tmp(tmp_path)
-        folder = base / "data"
-        folder.mkdir()
-        shutil.copy(_sqlite_template, folder / "votes.db")
+        settings = fast_settings(data_dir=base / "data")
+        copy_template(_sqlite_template, settings)
         try:
-            yield Backend(name="sqlite", settings=fast_settings(data_dir=folder))
+            yield Backend(name="sqlite", settings=settings)
         finally:
             if base != tmp_path:
                 shutil.rmtree(base, ignore_errors=True)
         return
     pg = _pg_schema
     if isinstance(pg, str):
-        if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(pg)
-        pytest.skip(pg)
-    await _truncate(pg)
+        service_unavailable("PostgreSQL", postgres_url(), pg)
+    await empty_tables(pg)
     yield pg
 
 
@@ -545,9 +488,10 @@ class _Snapshot:
 
 @pytest.fixture(scope="session")
 def _world_snapshot(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> _Snapshot:
-    folder = tmp_path_factory.mktemp("service-world")
-    shutil.copy(_sqlite_template, folder / "votes.db")
-    backend = Backend(name="sqlite", settings=fast_settings(data_dir=folder))
+    backend = Backend(
+        name="sqlite", settings=fast_settings(data_dir=tmp_path_factory.mktemp("service-world"))
+    )
+    copy_template(_sqlite_template, backend.settings)
 
     async def build() -> _Snapshot:
         clock = FakeClock()

@@ -9,85 +9,40 @@ PostgreSQL case is skipped, with the reason, when the server is unreachable.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.databases import DATABASES, Backend, open_engine, postgres_schema, postgres_url
 from votes.enums import RegionLevel
 from votes.settings import Settings
-from votes.storage import create_engine, create_session_factory, upgrade
+from votes.storage import create_session_factory
 from votes.storage.models import Estate, Meeting, Region
 
-DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
-
-@dataclass
-class Backend:
-    name: str
-    settings: Settings
-    connect_args: dict[str, Any] = field(default_factory=dict)
-
-    def engine(self) -> AsyncEngine:
-        """A new engine (its own connection pool) on this test's database."""
-        return create_engine(self.settings, connect_args=self.connect_args)
-
-
-async def _postgres_backend(tmp_path: Path) -> AsyncIterator[Backend]:
-    url = os.environ.get("VOTES_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp_path,
-        secret_key="test-secret-key-" + "x" * 32,
-        log_key_file=tmp_path / "log-key",
-    )
-    schema = f"votes_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(settings)
-    try:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except (OSError, DBAPIError) as exc:
-        await admin.dispose()
-        message = f"PostgreSQL not reachable at {url}: {exc}"
-        if os.environ.get("VOTES_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield Backend(
-            name="postgresql",
-            settings=settings,
-            connect_args={"server_settings": {"search_path": schema}},
-        )
-    finally:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 async def db_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "sqlite":
         yield Backend(name="sqlite", settings=Settings(data_dir=tmp_path / "data"))
         return
-    async for backend in _postgres_backend(tmp_path):
+    settings = Settings(
+        database_url=postgres_url(),
+        data_dir=tmp_path,
+        secret_key="test-secret-key-" + "x" * 32,
+        log_key_file=tmp_path / "log-key",
+    )
+    async with postgres_schema(settings, "votes_test") as backend:
         yield backend
 
 
 @pytest.fixture
 async def engine(db_backend: Backend) -> AsyncIterator[AsyncEngine]:
     """An engine on a database migrated to the head revision."""
-    engine = db_backend.engine()
-    await upgrade(engine)
-    try:
+    async with open_engine(db_backend, upgraded=False) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crypto.merkle import verify_inclusion
 from tests.conftest import REPO_ROOT
+from tests.databases import Backend
 from tests.votes.storage.append_worker import entry_builder
-from tests.votes.storage.conftest import Backend, make_meeting
+from tests.votes.storage.conftest import make_meeting
 from tests.votes.storage.reference import mth
 from votes.storage import (
     append_entries,

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.votes.storage.conftest import Backend
+from tests.databases import Backend
 from votes.storage import (
     SchemaNotCurrentError,
     current_revision,
