@@ -32,20 +32,24 @@ PURE_CORE = (
 _CORE = frozenset(name.removesuffix(".py") for name in PURE_CORE)
 
 # Each part of votes -> the parts of votes it may import (besides itself). The
-# pure core is in every set; settings is configuration, a leaf every adapter reads.
+# pure core is in every set; settings is configuration, a leaf every adapter reads;
+# validation (msgspec's refusals in plain Chinese) a leaf the record, the service and
+# the web layer use to word a refused value.
 ALLOWED: dict[str, frozenset[str]] = {
     **dict.fromkeys(_CORE, _CORE),
     "settings": frozenset(),
+    "validation": frozenset(),
     "inputs": _CORE,
-    "record": _CORE,
+    "record": _CORE | {"validation"},
     "storage": _CORE | {"settings"},
-    "service": _CORE | {"inputs", "record", "storage", "settings"},
-    "cli": _CORE | {"inputs", "record", "service", "storage", "settings"},
+    "service": _CORE | {"inputs", "record", "storage", "settings", "validation"},
+    "cli": _CORE | {"inputs", "record", "service", "storage", "settings", "validation"},
 }
 
 # Outside votes and the standard library: what the core and the readers may use.
 THIRD_PARTY: dict[str, frozenset[str]] = {
     **dict.fromkeys(_CORE, frozenset[str]()),
+    "validation": frozenset(),
     "inputs": frozenset({"openpyxl"}),  # the XLSX reader
 }
 
