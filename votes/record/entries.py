@@ -46,7 +46,7 @@ from votes.model import (
     UnitStatus,
     new_member,
 )
-from votes.record.ballot import Ballot, BallotContext, ChoiceValue, ballot_rows
+from votes.record.ballot import Ballot, BallotContext, ChoiceValue, KeyLookup, ballot_rows
 from votes.record.wire import (
     FORMAT_VERSION,
     ChoiceKey,
@@ -600,8 +600,9 @@ class KeyBook:
         self.owner[entry.new_key] = entry.member
 
 
-def ballot_context(notice: NoticeEntry, keys: KeyBook) -> BallotContext:
-    """What :func:`votes.record.ballot.validate_ballot` checks a ballot against."""
+def ballot_context(notice: NoticeEntry, keys: KeyLookup) -> BallotContext:
+    """What :func:`votes.record.ballot.validate_ballot` checks a ballot against: the meeting
+    as the notice froze it, and ``keys`` (a :class:`KeyBook`, or the service's key state now)."""
     return BallotContext(
         meeting=notice.meeting,
         roster_root=notice.roster_root,
