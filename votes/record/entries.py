@@ -90,6 +90,7 @@ __all__ = [
     "RosterWire",
     "TallyEntry",
     "UnitWire",
+    "agenda_motions",
     "approval_body",
     "approval_entry",
     "ballot_context",
@@ -103,6 +104,7 @@ __all__ = [
     "credential_revoked_entry",
     "decode_entry",
     "entry_bytes",
+    "entry_choices",
     "entry_hash",
     "entry_rows",
     "motion_from_wire",
@@ -606,9 +608,14 @@ def ballot_context(notice: NoticeEntry, keys: KeyLookup) -> BallotContext:
     return BallotContext(
         meeting=notice.meeting,
         roster_root=notice.roster_root,
-        motions={m.id: motion_from_wire(m) for m in notice.agenda},
+        motions=agenda_motions(notice),
         keys=keys,
     )
+
+
+def agenda_motions(notice: NoticeEntry) -> dict[str, Motion]:
+    """The notice's motions by id, as :mod:`votes.model` objects (the last of a repeated id)."""
+    return {m.id: motion_from_wire(m) for m in notice.agenda}
 
 
 # --------------------------------------------------------------------------- builders
@@ -977,29 +984,30 @@ def tally_entry(
 
 def certification_body(*, meeting: str, tally: str, size: int, root: str) -> bytes:
     """What the officer signs (Domain.CERTIFICATION) to certify a tally."""
-    return canonical(
-        {
-            "v": FORMAT_VERSION,
-            "meeting": meeting,
-            "decision": "certify",
-            "tally": tally,
-            "checkpoint": {"size": size, "root": root},
-        }
-    )
+    return _decision_body(meeting=meeting, decision="certify", tally=tally, size=size, root=root)
 
 
 def return_body(*, meeting: str, tally: str, size: int, root: str, reason: str) -> bytes:
     """What the officer signs (Domain.CERTIFICATION) to return (refuse to certify) a tally."""
-    return canonical(
-        {
-            "v": FORMAT_VERSION,
-            "meeting": meeting,
-            "decision": "return",
-            "tally": tally,
-            "checkpoint": {"size": size, "root": root},
-            "reason": reason,
-        }
+    return _decision_body(
+        meeting=meeting, decision="return", tally=tally, size=size, root=root, reason=reason
     )
+
+
+def _decision_body(
+    *, meeting: str, decision: str, tally: str, size: int, root: str, reason: str | None = None
+) -> bytes:
+    """The officer's decision on a tally at a checkpoint; a return also gives its reason."""
+    body: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "meeting": meeting,
+        "decision": decision,
+        "tally": tally,
+        "checkpoint": {"size": size, "root": root},
+    }
+    if reason is not None:
+        body["reason"] = reason
+    return canonical(body)
 
 
 def certification_entry(
@@ -1072,13 +1080,23 @@ def entry_rows(
 ) -> list[BallotRow]:
     """The tally rows of one ballot entry: channel by entry type, time = entry time, seq = index."""
     if isinstance(entry, PaperBallotEntry):
-        channel, choices = Channel.PAPER, entry.choices
+        channel = Channel.PAPER
     else:
         channel = Channel.PROXY if isinstance(entry, ProxyBallotEntry) else Channel.ONLINE
-        choices = entry.ballot.choices
     return ballot_rows(
-        choices, member_id=member_id, channel=channel, time=parse_time(entry.time), seq=entry.index
+        entry_choices(entry),
+        member_id=member_id,
+        channel=channel,
+        time=parse_time(entry.time),
+        seq=entry.index,
     )
+
+
+def entry_choices(
+    entry: BallotEntry | PaperBallotEntry | ProxyBallotEntry,
+) -> dict[str, ChoiceValue]:
+    """A ballot entry's choices: a paper ballot's own, else those of the ballot it carries."""
+    return entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
 
 
 def tally_rows(entries: Sequence[Entry]) -> list[BallotRow]:

@@ -13,6 +13,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import msgspec
 
 from crypto.credentials import derive_signing_key
 from crypto.merkle import MemoryNodeStore, MerkleLog, leaf_hash
@@ -32,15 +35,17 @@ from votes.model import (
 from votes.record.ballot import (
     Ballot,
     ChoiceValue,
-    ballot_rows,
     build_ballot,
     sign_ballot,
 )
 from votes.record.bundle import Bundle, EarlierCheckpoint, OfficerKey, build_bundle
 from votes.record.entries import (
     BallotEntry,
+    CredentialReplacedEntry,
+    CredentialRevokedEntry,
     Entry,
     MeetingSettings,
+    PaperBallotEntry,
     ProxyBallotEntry,
     approval_body,
     approval_entry,
@@ -48,10 +53,11 @@ from votes.record.entries import (
     certification_body,
     certification_entry,
     closing_entry,
-    credential_change_body,
+    credential_change_entry_body,
     credential_replaced_entry,
     credential_revoked_entry,
     entry_bytes,
+    entry_rows,
     notice_entry,
     objection_answer_entry,
     objection_body,
@@ -209,6 +215,10 @@ def _choices(
     return choices
 
 
+_Change = TypeVar("_Change", CredentialRevokedEntry, CredentialReplacedEntry)
+_Logged = TypeVar("_Logged", bound=Entry)  # what _Recorder.append logs
+
+
 class _Recorder:
     """Appends entries to a Merkle log and signs checkpoints, like the service."""
 
@@ -224,7 +234,7 @@ class _Recorder:
     def next_index(self) -> int:
         return len(self.entries)
 
-    def append(self, entry: Entry) -> Entry:
+    def append(self, entry: _Logged) -> _Logged:
         assert entry.index == len(self.entries)
         self.entries.append(entry)
         self.log.append(entry_bytes(entry))
@@ -248,6 +258,12 @@ class _Event:
     member: str
     choices: dict[str, ChoiceValue]
     holder: str = ""
+
+
+def _officer_signed(entry: _Change, officer_key: SigningKey) -> _Change:
+    """The credential change, signed by the officer over what it says (CREDENTIAL_CHANGE)."""
+    signature = officer_key.sign(Domain.CREDENTIAL_CHANGE, credential_change_entry_body(entry))
+    return msgspec.structs.replace(entry, signature=signature.hex())
 
 
 def simulate(
@@ -335,54 +351,40 @@ def simulate(
     revoke_reason, replace_reason = "凭证遗失 letter lost", "补发凭证 replacement letter"
     revoke_request = sha256_hex(b"simulated written request: revoke the lost letter")
     replace_request = sha256_hex(b"simulated written request: issue a replacement letter")
-    old_hex, new_hex = old_key.public_key.hex(), new_key.public_key.hex()
+    unsigned = bytes(64)  # the officer signs what the entry says (_officer_signed)
     rec.append(
-        credential_revoked_entry(
-            meeting=meeting,
-            index=rec.next_index,
-            time=when,
-            member=lost,
-            key=old_key.public_key,
-            reason=revoke_reason,
-            request=revoke_request,
-            officer=OFFICER_NAME,
-            key_id=officer_key_id,
-            signature=officer_key.sign(
-                Domain.CREDENTIAL_CHANGE,
-                credential_change_body(
-                    meeting=meeting,
-                    member=lost,
-                    old_key=old_hex,
-                    new_key=None,
-                    reason=revoke_reason,
-                    request=revoke_request,
-                ),
+        _officer_signed(
+            credential_revoked_entry(
+                meeting=meeting,
+                index=rec.next_index,
+                time=when,
+                member=lost,
+                key=old_key.public_key,
+                reason=revoke_reason,
+                request=revoke_request,
+                officer=OFFICER_NAME,
+                key_id=officer_key_id,
+                signature=unsigned,
             ),
+            officer_key,
         )
     )
     rec.append(
-        credential_replaced_entry(
-            meeting=meeting,
-            index=rec.next_index,
-            time=when + timedelta(hours=1),
-            member=lost,
-            old_key=old_key.public_key,
-            new_key=new_key.public_key,
-            reason=replace_reason,
-            request=replace_request,
-            officer=OFFICER_NAME,
-            key_id=officer_key_id,
-            signature=officer_key.sign(
-                Domain.CREDENTIAL_CHANGE,
-                credential_change_body(
-                    meeting=meeting,
-                    member=lost,
-                    old_key=old_hex,
-                    new_key=new_hex,
-                    reason=replace_reason,
-                    request=replace_request,
-                ),
+        _officer_signed(
+            credential_replaced_entry(
+                meeting=meeting,
+                index=rec.next_index,
+                time=when + timedelta(hours=1),
+                member=lost,
+                old_key=old_key.public_key,
+                new_key=new_key.public_key,
+                reason=replace_reason,
+                request=replace_request,
+                officer=OFFICER_NAME,
+                key_id=officer_key_id,
+                signature=unsigned,
             ),
+            officer_key,
         )
     )
     keys[lost] = new_key
@@ -465,16 +467,7 @@ def simulate(
         entry = _cast(
             rec, event, keys=keys, rng=rng, roster_root=notice.roster_root, service_key=service_key
         )
-        channel = event.kind
-        rows.extend(
-            ballot_rows(
-                event.choices,
-                member_id=event.member,
-                channel=channel,
-                time=datetime.strptime(entry.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
-                seq=entry.index,
-            )
-        )
+        rows.extend(entry_rows(entry, event.member))
         if isinstance(entry, BallotEntry | ProxyBallotEntry) and len(pending) < 2:
             pending.append(entry)
         if number + 1 in marks:
@@ -601,7 +594,7 @@ def _cast(
     rng: random.Random,
     roster_root: str,
     service_key: SigningKey,
-) -> Entry:
+) -> BallotEntry | PaperBallotEntry | ProxyBallotEntry:
     meeting = rec.meeting
     if event.kind is Channel.PAPER:
         return rec.append(

@@ -10,7 +10,6 @@ from collections.abc import Iterator, Mapping, Sequence
 import msgspec
 
 from crypto.merkle import NodeId, node_hash
-from votes.record.ballot import ChoiceValue
 from votes.record.entries import (
     BallotEntry,
     ClosingEntry,
@@ -30,10 +29,6 @@ BallotKind = BallotEntry | PaperBallotEntry | ProxyBallotEntry
 
 def hex_bytes(data: str) -> bytes:
     return bytes.fromhex(data)
-
-
-def entry_choices(entry: BallotKind) -> dict[str, ChoiceValue]:
-    return entry.choices if isinstance(entry, PaperBallotEntry) else entry.ballot.choices
 
 
 encode_choices = msgspec.json.Encoder().encode  # in the dict's own order: a cache key, not a record

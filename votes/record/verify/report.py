@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
+    """One numbered check: its name in the report and its title in Chinese and English."""
+
     number: int
     name: str
     zh: str
@@ -49,6 +51,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
+    """What one check gave: its status, a one-line summary, and what it found wrong."""
+
     spec: CheckSpec
     status: Status
     summary: str
@@ -79,6 +83,8 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """Every check's result, in number order."""
+
     meeting: str | None
     checks: tuple[CheckResult, ...]
 

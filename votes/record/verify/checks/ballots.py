@@ -69,6 +69,8 @@ class _Fixed:
 
 
 class BallotChecks(CheckBase):
+    """Checks 10 to 13: which ballots are genuine, valid, on time and counted."""
+
     # ------------------------------------------------------------------ 10
 
     def signatures(self, findings: list[Finding]) -> str:

@@ -22,15 +22,10 @@ from votes.record.entries import (
     NoticeEntry,
     ReturnEntry,
     TallyEntry,
+    entry_choices,
 )
 from votes.record.receipt import Receipt
-from votes.record.verify.helpers import (
-    BallotKind,
-    PerfectNodes,
-    encode_choices,
-    entry_choices,
-    hex_bytes,
-)
+from votes.record.verify.helpers import BallotKind, PerfectNodes, encode_choices, hex_bytes
 from votes.record.verify.parallel import BallotJob, BallotWork
 from votes.record.verify.report import Finding
 

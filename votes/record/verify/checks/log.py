@@ -31,9 +31,9 @@ from votes.record.entries import (
     PublicationEntry,
     ReturnEntry,
     TallyEntry,
+    agenda_motions,
     decode_entry,
     entry_bytes,
-    motion_from_wire,
 )
 from votes.record.receipt import ReceiptError, verify_receipt
 from votes.record.verify.checks.base import CheckBase, Cosigned, SkipError
@@ -69,6 +69,8 @@ _AFTER_TALLY = (ObjectionEntry, ObjectionAnswerEntry)
 
 
 class LogChecks(CheckBase):
+    """Checks 1 to 6: what the bundle holds and that the log is the one its checkpoints sign."""
+
     # ------------------------------------------------------------------ 1
 
     def bundle_check(self, findings: list[Finding]) -> str:
@@ -190,7 +192,7 @@ class LogChecks(CheckBase):
         self.ballot_job.use(entries)
         if entries and isinstance(entries[0], NoticeEntry):
             self.state.notice = entries[0]
-            self.state.motions = {m.id: motion_from_wire(m) for m in entries[0].agenda}
+            self.state.motions = agenda_motions(entries[0])
         counts = Counter(map(type, entries))
         ballots = counts[BallotEntry] + counts[PaperBallotEntry] + counts[ProxyBallotEntry]
         return f"{len(entries)} entries parsed, {ballots} ballots"

@@ -29,6 +29,9 @@ from votes.roster import format_area, member_groups
 
 
 class MeetingChecks(CheckBase):
+    """Checks 7 to 9: who may vote (the roster as grouped, approved by the officer) and with
+    which credential key at each point of the log."""
+
     # ------------------------------------------------------------------ 7
 
     def roster(self, findings: list[Finding]) -> str:

@@ -22,18 +22,21 @@ from votes.record.entries import (
     ReturnEntry,
     TallyEntry,
     certification_body,
+    entry_choices,
     entry_rows,
     motion_from_wire,
     signed_entry_body,
 )
 from votes.record.verify.checks.base import CheckBase, SkipError
-from votes.record.verify.helpers import BallotKind, entry_choices, hex_bytes, member_of
+from votes.record.verify.helpers import BallotKind, hex_bytes, member_of
 from votes.record.verify.report import Finding
 from votes.record.wire import canonical, format_time, parse_time
 from votes.tally import result_to_dict, tally_grouped
 
 
 class ResultChecks(CheckBase):
+    """Checks 14 and 15."""
+
     # ------------------------------------------------------------------ 14
 
     def tally(self, findings: list[Finding]) -> str:
