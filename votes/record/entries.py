@@ -816,15 +816,21 @@ def paper_ballot_entry(
     time: datetime,
     member: str,
     choices: Mapping[str, ChoiceValue],
-    sheet: bytes,
     staff: str,
     entered_at: datetime,
     service_key: SigningKey,
+    sheet: bytes | None = None,
+    sheet_sha256: str | None = None,
 ) -> PaperBallotEntry:
     """A paper ballot, signed by the service (Domain.PAPER_BALLOT) on the staff's behalf.
 
-    ``sheet`` is the scanned sheet itself; only its SHA-256 is recorded.
+    Only the SHA-256 of the scanned sheet is recorded: pass the scan itself as
+    ``sheet``, or its SHA-256 (hex) as ``sheet_sha256`` where the scan is kept apart.
     """
+    if sheet is not None and sheet_sha256 is None:
+        sheet_sha256 = sha256_hex(sheet)
+    elif sheet_sha256 is None or sheet is not None:
+        raise ValueError("a paper ballot needs either the sheet or its SHA-256")
     unsigned = PaperBallotEntry(
         v=FORMAT_VERSION,
         meeting=meeting,
@@ -832,7 +838,7 @@ def paper_ballot_entry(
         time=format_time(time),
         member=member,
         choices={k: (list(v) if isinstance(v, list | tuple) else v) for k, v in choices.items()},
-        sheet=sha256_hex(sheet),
+        sheet=sheet_sha256,
         staff=staff,
         entered_at=format_time(entered_at),
         signature="0" * 128,

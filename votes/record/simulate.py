@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-import msgspec
-
 from crypto.credentials import derive_signing_key
 from crypto.merkle import MemoryNodeStore, MerkleLog, leaf_hash
 from crypto.notes import Checkpoint, CosignatureSigner, NoteSigner, add_signatures, sign_note
@@ -41,8 +39,6 @@ from votes.record.ballot import (
 from votes.record.bundle import Bundle, EarlierCheckpoint, OfficerKey, build_bundle
 from votes.record.entries import (
     BallotEntry,
-    CredentialReplacedEntry,
-    CredentialRevokedEntry,
     Entry,
     MeetingSettings,
     PaperBallotEntry,
@@ -53,7 +49,7 @@ from votes.record.entries import (
     certification_body,
     certification_entry,
     closing_entry,
-    credential_change_entry_body,
+    credential_change_body,
     credential_replaced_entry,
     credential_revoked_entry,
     entry_bytes,
@@ -215,7 +211,6 @@ def _choices(
     return choices
 
 
-_Change = TypeVar("_Change", CredentialRevokedEntry, CredentialReplacedEntry)
 _Logged = TypeVar("_Logged", bound=Entry)  # what _Recorder.append logs
 
 
@@ -258,12 +253,6 @@ class _Event:
     member: str
     choices: dict[str, ChoiceValue]
     holder: str = ""
-
-
-def _officer_signed(entry: _Change, officer_key: SigningKey) -> _Change:
-    """The credential change, signed by the officer over what it says (CREDENTIAL_CHANGE)."""
-    signature = officer_key.sign(Domain.CREDENTIAL_CHANGE, credential_change_entry_body(entry))
-    return msgspec.structs.replace(entry, signature=signature.hex())
 
 
 def simulate(
@@ -351,40 +340,54 @@ def simulate(
     revoke_reason, replace_reason = "凭证遗失 letter lost", "补发凭证 replacement letter"
     revoke_request = sha256_hex(b"simulated written request: revoke the lost letter")
     replace_request = sha256_hex(b"simulated written request: issue a replacement letter")
-    unsigned = bytes(64)  # the officer signs what the entry says (_officer_signed)
+    old_hex, new_hex = old_key.public_key.hex(), new_key.public_key.hex()
     rec.append(
-        _officer_signed(
-            credential_revoked_entry(
-                meeting=meeting,
-                index=rec.next_index,
-                time=when,
-                member=lost,
-                key=old_key.public_key,
-                reason=revoke_reason,
-                request=revoke_request,
-                officer=OFFICER_NAME,
-                key_id=officer_key_id,
-                signature=unsigned,
+        credential_revoked_entry(
+            meeting=meeting,
+            index=rec.next_index,
+            time=when,
+            member=lost,
+            key=old_key.public_key,
+            reason=revoke_reason,
+            request=revoke_request,
+            officer=OFFICER_NAME,
+            key_id=officer_key_id,
+            signature=officer_key.sign(
+                Domain.CREDENTIAL_CHANGE,
+                credential_change_body(
+                    meeting=meeting,
+                    member=lost,
+                    old_key=old_hex,
+                    new_key=None,
+                    reason=revoke_reason,
+                    request=revoke_request,
+                ),
             ),
-            officer_key,
         )
     )
     rec.append(
-        _officer_signed(
-            credential_replaced_entry(
-                meeting=meeting,
-                index=rec.next_index,
-                time=when + timedelta(hours=1),
-                member=lost,
-                old_key=old_key.public_key,
-                new_key=new_key.public_key,
-                reason=replace_reason,
-                request=replace_request,
-                officer=OFFICER_NAME,
-                key_id=officer_key_id,
-                signature=unsigned,
+        credential_replaced_entry(
+            meeting=meeting,
+            index=rec.next_index,
+            time=when + timedelta(hours=1),
+            member=lost,
+            old_key=old_key.public_key,
+            new_key=new_key.public_key,
+            reason=replace_reason,
+            request=replace_request,
+            officer=OFFICER_NAME,
+            key_id=officer_key_id,
+            signature=officer_key.sign(
+                Domain.CREDENTIAL_CHANGE,
+                credential_change_body(
+                    meeting=meeting,
+                    member=lost,
+                    old_key=old_hex,
+                    new_key=new_hex,
+                    reason=replace_reason,
+                    request=replace_request,
+                ),
             ),
-            officer_key,
         )
     )
     keys[lost] = new_key

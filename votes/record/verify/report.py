@@ -54,8 +54,9 @@ class CheckResult:
     """What one check gave: its status, a one-line summary, and what it found wrong."""
 
     spec: CheckSpec
-    status: Status
+    status: Status  # "fail" when there are findings; "skip" when the check could not run
     summary: str
+    # In the order found; to_dict lists the first 100 and the total.
     findings: tuple[Finding, ...] = ()
 
     @property

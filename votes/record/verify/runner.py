@@ -14,7 +14,7 @@ from pathlib import Path
 from votes.record.bundle import Bundle, BundleError, decode_bundle
 from votes.record.receipt import Receipt
 from votes.record.verify.checks import Checks
-from votes.record.verify.checks.base import SkipError, VerifyState
+from votes.record.verify.checks.base import SkipError, VerifyOptions, VerifyState
 from votes.record.verify.report import CHECKS, CheckResult, CheckSpec, Finding, Report, Status
 
 
@@ -42,32 +42,21 @@ def verify_bundle(
     try:
         return _verify(
             source,
-            service_key=service_key,
-            officer_keys=officer_keys,
-            receipts=receipts,
-            workers=workers,
+            VerifyOptions(
+                service_key=service_key,
+                officer_keys=tuple(officer_keys),
+                receipts=tuple(receipts),
+                workers=workers,
+            ),
         )
     finally:
         if paused:
             gc.enable()
 
 
-def _verify(
-    source: Bundle | bytes | Path | str,
-    *,
-    service_key: str | None,
-    officer_keys: Sequence[str],
-    receipts: Sequence[Receipt],
-    workers: int,
-) -> Report:
+def _verify(source: Bundle | bytes | Path | str, options: VerifyOptions) -> Report:
     state = VerifyState()
-    runner = Checks(
-        state,
-        service_key=service_key,
-        officer_keys=tuple(officer_keys),
-        receipts=tuple(receipts),
-        workers=workers,
-    )
+    runner = Checks(state, options)
     results: list[CheckResult] = []
     try:
         state.bundle = source if isinstance(source, Bundle) else _load(source)

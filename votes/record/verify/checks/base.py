@@ -64,23 +64,22 @@ class VerifyState:
     counted_ballots: list[tuple[str, BallotKind, bytes]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    """What the verifier is given besides the bundle (the arguments of ``verify_bundle``)."""
+
+    service_key: str | None  # the service key to trust; None: the bundle's own
+    officer_keys: tuple[str, ...]  # the officer keys to trust; empty: the bundle's own
+    receipts: tuple[Receipt, ...]  # voters' receipts to look up in the log
+    workers: int  # processes for the per-ballot work
+
+
 class CheckBase:
     """The checks' common part; the checks themselves are in the modules beside this one."""
 
-    def __init__(
-        self,
-        state: VerifyState,
-        *,
-        service_key: str | None,
-        officer_keys: tuple[str, ...],
-        receipts: tuple[Receipt, ...],
-        workers: int,
-    ) -> None:
+    def __init__(self, state: VerifyState, options: VerifyOptions) -> None:
         self.state = state
-        self.service_pin = service_key
-        self.officer_pins = officer_keys
-        self.receipt_list = receipts
-        self.workers = workers
+        self.options = options
         self.ballot_job: BallotJob | None = None
         self.ballot_work: BallotWork | None = None
         self._by_type: dict[type, list[Entry]] | None = None

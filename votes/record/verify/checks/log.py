@@ -15,7 +15,6 @@ from crypto.merkle import ProofError, leaf_hash, verify_consistency
 from crypto.notes import Checkpoint, CosignatureVerifier, NoteError, NoteVerifier, open_note
 from votes.record.entries import (
     ApprovalEntry,
-    BallotEntry,
     CertificationEntry,
     ClosingEntry,
     CredentialReplacedEntry,
@@ -26,8 +25,6 @@ from votes.record.entries import (
     ObjectionAnswerEntry,
     ObjectionEntry,
     OpenEntry,
-    PaperBallotEntry,
-    ProxyBallotEntry,
     PublicationEntry,
     ReturnEntry,
     TallyEntry,
@@ -51,9 +48,7 @@ from votes.record.wire import (
 )
 
 _VOTING = (
-    BallotEntry,
-    PaperBallotEntry,
-    ProxyBallotEntry,
+    *BALLOT_KINDS,
     CredentialRevokedEntry,
     CredentialReplacedEntry,
     ObjectionEntry,
@@ -84,11 +79,10 @@ class LogChecks(CheckBase):
             self.state.service_verifier = NoteVerifier.from_key_string(b.service_key)
         except NoteError as exc:
             findings.append(Finding(None, f"service key: {exc}"))
-        if self.service_pin is not None and b.service_key != self.service_pin:
+        pin = self.options.service_key
+        if pin is not None and b.service_key != pin:
             findings.append(
-                Finding(
-                    None, f"service key {b.service_key!r} is not the trusted {self.service_pin!r}"
-                )
+                Finding(None, f"service key {b.service_key!r} is not the trusted {pin!r}")
             )
         for officer in b.officers:
             try:
@@ -102,12 +96,12 @@ class LogChecks(CheckBase):
                 )
             if officer.name in self.state.officer_verifiers:
                 findings.append(Finding(None, f"officer {officer.name!r} is listed twice"))
-            if self.officer_pins and officer.key not in self.officer_pins:
+            if self.options.officer_keys and officer.key not in self.options.officer_keys:
                 findings.append(
                     Finding(None, f"officer key {officer.key!r} is not among the trusted keys")
                 )
             self.state.officer_verifiers[officer.name] = verifier
-        pinned = "pinned" if self.service_pin else "from the bundle (not pinned)"
+        pinned = "pinned" if self.options.service_key else "from the bundle (not pinned)"
         return (
             f"meeting {b.meeting}, {len(b.entries)} entries, service key {pinned}, "
             f"{len(b.officers)} officer key(s)"
@@ -122,7 +116,7 @@ class LogChecks(CheckBase):
         self.ballot_job = BallotJob(
             b.entries,
             paper_key=None if service is None else service.public_key,
-            workers=self.workers,
+            workers=self.options.workers,
         )
         entries: list[Entry] = []
         leaves: list[bytes] = []
@@ -194,7 +188,7 @@ class LogChecks(CheckBase):
             self.state.notice = entries[0]
             self.state.motions = agenda_motions(entries[0])
         counts = Counter(map(type, entries))
-        ballots = counts[BallotEntry] + counts[PaperBallotEntry] + counts[ProxyBallotEntry]
+        ballots = sum(counts[kind] for kind in BALLOT_KINDS)
         return f"{len(entries)} entries parsed, {ballots} ballots"
 
     # ------------------------------------------------------------------ 3
@@ -356,14 +350,14 @@ class LogChecks(CheckBase):
     # ------------------------------------------------------------------ 6
 
     def receipts_check(self, findings: list[Finding]) -> str:
-        if not self.receipt_list:
+        if not self.options.receipts:
             return "no receipts given (use --receipt to check yours)"
         if self.state.service_verifier is None:
             raise SkipError("skipped: no usable service key")
         b = self.state.bundle
         assert b is not None
         size = len(self.state.entries)
-        for number, receipt in enumerate(self.receipt_list):
+        for number, receipt in enumerate(self.options.receipts):
             body = receipt.body
             try:
                 checkpoint = verify_receipt(
@@ -394,7 +388,7 @@ class LogChecks(CheckBase):
                         f"of size {checkpoint.size}",
                     )
                 )
-        return f"{len(self.receipt_list)} receipt(s) found in the log"
+        return f"{len(self.options.receipts)} receipt(s) found in the log"
 
 
 def _text_problem(raw: msgspec.Raw, data: bytes) -> str | None:
