@@ -28,7 +28,7 @@ from typing import Any, Literal
 import msgspec
 
 from votes.record.entries import Entry, entry_bytes
-from votes.record.wire import FORMAT_VERSION, Hash32
+from votes.record.wire import FORMAT_VERSION, Hash32, repeated_key
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -129,12 +129,7 @@ def _repeated_outside_entries(data: bytes) -> str | None:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(items)
         if len(result) != len(items):
-            seen: set[str] = set()
-            for key, _ in items:
-                if key in seen:
-                    marked[id(result)] = (result, key)  # kept alive: ids stay unique
-                    break
-                seen.add(key)
+            marked[id(result)] = (result, repeated_key(items) or "")  # kept alive: ids stay unique
         return result
 
     try:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from crypto.credentials import derive_signing_key
 from crypto.merkle import MemoryNodeStore, MerkleLog, leaf_hash
@@ -32,7 +33,6 @@ from votes.model import (
 from votes.record.ballot import (
     Ballot,
     ChoiceValue,
-    ballot_rows,
     build_ballot,
     sign_ballot,
 )
@@ -41,6 +41,7 @@ from votes.record.entries import (
     BallotEntry,
     Entry,
     MeetingSettings,
+    PaperBallotEntry,
     ProxyBallotEntry,
     approval_body,
     approval_entry,
@@ -52,6 +53,7 @@ from votes.record.entries import (
     credential_replaced_entry,
     credential_revoked_entry,
     entry_bytes,
+    entry_rows,
     notice_entry,
     objection_answer_entry,
     objection_body,
@@ -210,6 +212,9 @@ def _choices(
     return choices
 
 
+_Logged = TypeVar("_Logged", bound=Entry)  # what _Recorder.append logs
+
+
 class _Recorder:
     """Appends entries to a Merkle log and signs checkpoints, like the service."""
 
@@ -225,7 +230,7 @@ class _Recorder:
     def next_index(self) -> int:
         return len(self.entries)
 
-    def append(self, entry: Entry) -> Entry:
+    def append(self, entry: _Logged) -> _Logged:
         assert entry.index == len(self.entries)
         self.entries.append(entry)
         self.log.append(entry_bytes(entry))
@@ -466,16 +471,7 @@ def simulate(
         entry = _cast(
             rec, event, keys=keys, rng=rng, roster_root=notice.roster_root, service_key=service_key
         )
-        channel = event.kind
-        rows.extend(
-            ballot_rows(
-                event.choices,
-                member_id=event.member,
-                channel=channel,
-                time=datetime.strptime(entry.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
-                seq=entry.index,
-            )
-        )
+        rows.extend(entry_rows(entry, event.member))
         if isinstance(entry, BallotEntry | ProxyBallotEntry) and len(pending) < 2:
             pending.append(entry)
         if number + 1 in marks:
@@ -602,7 +598,7 @@ def _cast(
     rng: random.Random,
     roster_root: str,
     service_key: SigningKey,
-) -> Entry:
+) -> BallotEntry | PaperBallotEntry | ProxyBallotEntry:
     meeting = rec.meeting
     if event.kind is Channel.PAPER:
         return rec.append(

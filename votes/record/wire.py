@@ -45,6 +45,7 @@ __all__ = [
     "is_time",
     "parse_time",
     "plain_json",
+    "repeated_key",
     "sha256_hex",
     "strict_canonical",
 ]
@@ -184,14 +185,20 @@ class RepeatedKeyError(ValueError):
         self.key = key
 
 
+def repeated_key(pairs: list[tuple[str, Any]]) -> str | None:
+    """The first key a JSON object's ``pairs`` (as ``object_pairs_hook`` gets them) repeat."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise RepeatedKeyError(key)
-            seen.add(key)
+        raise RepeatedKeyError(repeated_key(pairs) or "")
     return result
 
 

@@ -42,24 +42,42 @@ def renumber(entries: Sequence[Entry], sim: Simulation) -> list[Entry]:
     log = MerkleLog(MemoryNodeStore())
     moved = {entry.index: position for position, entry in enumerate(entries)}
     for position, original in enumerate(entries):
-        entry = msgspec.structs.replace(original, index=position)
-        if isinstance(entry, ObjectionAnswerEntry):
-            entry = msgspec.structs.replace(entry, objection=moved[entry.objection])
-        if isinstance(entry, PublicationEntry):
-            cert = next(e for e in fixed if isinstance(e, CertificationEntry))
-            entry = msgspec.structs.replace(entry, certification=entry_hash(cert).hex())
-        if isinstance(entry, ClosingEntry):
-            entry = msgspec.structs.replace(entry, log_size=position + 1)
-        if isinstance(entry, PaperBallotEntry):
-            signature = sim.service_key.sign(Domain.PAPER_BALLOT, signed_entry_body(entry))
-            entry = msgspec.structs.replace(entry, signature=signature.hex())
-        if isinstance(entry, TallyEntry):
-            closing = next(e for e in fixed if isinstance(e, ClosingEntry))
-            inputs = LogHead(size=closing.index + 1, root=log.root(closing.index + 1).hex())
-            entry = resign_tally(msgspec.structs.replace(entry, inputs=inputs), sim)
+        entry = _server_fixed(original, position, sim, moved=moved, fixed=fixed, log=log)
         fixed.append(entry)
         log.append(entry_bytes(entry))
     return fixed
+
+
+def _server_fixed(
+    original: Entry,
+    position: int,
+    sim: Simulation,
+    *,
+    moved: dict[int, int],
+    fixed: Sequence[Entry],
+    log: MerkleLog,
+) -> Entry:
+    """``original`` at ``position``, with what the server signs or refers to made to fit.
+
+    ``moved`` maps old indices to positions; ``fixed`` holds the entries before
+    it as rebuilt, and ``log`` their Merkle log.
+    """
+    entry = msgspec.structs.replace(original, index=position)
+    if isinstance(entry, ObjectionAnswerEntry):
+        entry = msgspec.structs.replace(entry, objection=moved[entry.objection])
+    if isinstance(entry, PublicationEntry):
+        cert = next(e for e in fixed if isinstance(e, CertificationEntry))
+        entry = msgspec.structs.replace(entry, certification=entry_hash(cert).hex())
+    if isinstance(entry, ClosingEntry):
+        entry = msgspec.structs.replace(entry, log_size=position + 1)
+    if isinstance(entry, PaperBallotEntry):
+        signature = sim.service_key.sign(Domain.PAPER_BALLOT, signed_entry_body(entry))
+        entry = msgspec.structs.replace(entry, signature=signature.hex())
+    if isinstance(entry, TallyEntry):
+        closing = next(e for e in fixed if isinstance(e, ClosingEntry))
+        inputs = LogHead(size=closing.index + 1, root=log.root(closing.index + 1).hex())
+        entry = resign_tally(msgspec.structs.replace(entry, inputs=inputs), sim)
+    return entry
 
 
 def resign_tally(entry: TallyEntry, sim: Simulation) -> TallyEntry:
@@ -120,7 +138,7 @@ def with_officer(sim: Simulation, entries: Sequence[Entry]) -> Bundle:
     cosigned: list[tuple[int, int]] = []  # (size, officer timestamp)
     moved = {entry.index: position for position, entry in enumerate(entries)}
     for position, original in enumerate(entries):
-        entry = msgspec.structs.replace(original, index=position)
+        entry = _server_fixed(original, position, sim, moved=moved, fixed=fixed, log=log)
         if isinstance(entry, ApprovalEntry):
             notice = fixed[0]
             assert isinstance(notice, NoticeEntry)
@@ -134,17 +152,6 @@ def with_officer(sim: Simulation, entries: Sequence[Entry]) -> Bundle:
                 roster_root=notice.roster_root,
                 signature=sim.officer_key.sign(Domain.APPROVAL, body).hex(),
             )
-        if isinstance(entry, ObjectionAnswerEntry):
-            entry = msgspec.structs.replace(entry, objection=moved[entry.objection])
-        if isinstance(entry, ClosingEntry):
-            entry = msgspec.structs.replace(entry, log_size=position + 1)
-        if isinstance(entry, PaperBallotEntry):
-            signature = sim.service_key.sign(Domain.PAPER_BALLOT, signed_entry_body(entry))
-            entry = msgspec.structs.replace(entry, signature=signature.hex())
-        if isinstance(entry, TallyEntry):
-            closing = next(e for e in fixed if isinstance(e, ClosingEntry))
-            inputs = LogHead(size=closing.index + 1, root=log.root(closing.index + 1).hex())
-            entry = resign_tally(msgspec.structs.replace(entry, inputs=inputs), sim)
         if isinstance(entry, CertificationEntry):
             tally = next(e for e in fixed if isinstance(e, TallyEntry))
             tally_hash, root = entry_hash(tally).hex(), log.root().hex()
@@ -158,9 +165,6 @@ def with_officer(sim: Simulation, entries: Sequence[Entry]) -> Bundle:
                 signature=sim.officer_key.sign(Domain.CERTIFICATION, body).hex(),
             )
             cosigned.append((position, int(parse_time(entry.time).timestamp())))
-        if isinstance(entry, PublicationEntry):
-            cert = next(e for e in fixed if isinstance(e, CertificationEntry))
-            entry = msgspec.structs.replace(entry, certification=entry_hash(cert).hex())
         fixed.append(entry)
         log.append(entry_bytes(entry))
         if isinstance(entry, ApprovalEntry):

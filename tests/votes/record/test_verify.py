@@ -24,8 +24,7 @@ from votes.record.entries import (
     tally_rows,
 )
 from votes.record.simulate import Simulation, simulate
-from votes.record.verify import CHECKS, CheckResult, Report, verify_bundle, verify_signatures
-from votes.record.wire import canonical
+from votes.record.verify import CHECKS, CheckResult, Report, verify_bundle
 
 from .tamper_support import rebuild
 
@@ -84,19 +83,21 @@ def test_report_as_dict_names_the_first_failure(sim: Simulation) -> None:
 
 
 def test_parallel_signature_checking_finds_the_same_bad_signatures() -> None:
+    # Enough entries for verify_bundle to fork its worker pool when given 2 workers.
     result = simulate(members=2700, motions=1, seed=3)
-    items = []
+    entries = list(result.entries)
+    broken = []
     for entry in result.entries:
         if isinstance(entry, BallotEntry):
-            message = b"owner-vote/ballot/v1\x00" + canonical(entry.ballot)
-            signature = bytes.fromhex(entry.signature)
+            broken.append(entry.index)
             if entry.index % 500 == 0:
-                signature = bytes(64)
-            items.append((entry.index, bytes.fromhex(entry.ballot.member), message, signature))
-    assert len(items) >= 2000
-    expected = sorted(i for i, *_ in items if i % 500 == 0)
-    assert verify_signatures(items, workers=1) == expected
-    assert verify_signatures(items, workers=2) == expected
+                entries[entry.index] = msgspec.structs.replace(entry, signature=bytes(64).hex())
+    assert len(broken) >= 2000
+    expected = sorted(i for i in broken if i % 500 == 0)
+    bundle = rebuild(result, entries, unchanged_prefix=0)
+    for workers in (1, 2):
+        signatures = _check(verify_bundle(bundle, workers=workers), "signatures")
+        assert [f.entry for f in signatures.findings] == expected
 
 
 def test_documented_check_list_matches_the_verifier(repo_root: Path) -> None:
