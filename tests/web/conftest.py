@@ -226,7 +226,6 @@ def make_staff(ctx: ServiceContext) -> StaffFactory:
     ) -> Any:
         return await accounts.create_staff(
             ctx,
-            None,
             CreateStaffRequest(
                 username=username,
                 password=PASSWORD,
@@ -235,6 +234,7 @@ def make_staff(ctx: ServiceContext) -> StaffFactory:
                 estate_ids=estate_ids or [],
                 subdistrict_ids=subdistrict_ids or [],
             ),
+            actor=None,
         )
 
     return make

@@ -4,10 +4,11 @@ checkpoints, audit records, per-meeting settings and the frozen roster."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -44,7 +45,9 @@ from votes.storage.models import (
 
 __all__ = [
     "CONVENERS",
+    "OFFICERS",
     "MeetingInfo",
+    "Step",
     "append",
     "audit",
     "check_schedule",
@@ -56,16 +59,20 @@ __all__ = [
     "load_notice",
     "locked",
     "meeting_settings",
+    "no_answer",
     "require_convener",
     "require_meeting_scope",
     "require_officer",
     "roster_of",
     "schedule_rules",
     "store_meeting_settings",
+    "transition",
+    "transition_answer",
     "transition_out",
 ]
 
 E = TypeVar("E", bound=Entry)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +377,9 @@ def as_utc(moment: datetime) -> datetime:
 #: Roles that convene: drafts, notice, letters, paper entry, publication.
 CONVENERS = (StaffRole.CONVENER, StaffRole.OPERATOR)
 
+#: The role that approves, certifies, answers objections and signs credential changes.
+OFFICERS = (StaffRole.OFFICER,)
+
 _DAY = timedelta(days=1)
 
 
@@ -503,3 +513,98 @@ def check_schedule(
             f"(got {window.total_seconds() / 86400:g})",
             details={"voting_max_days": s.voting_max_days},
         )
+
+
+# ------------------------------------------------------------------ transitions
+
+
+@dataclass(slots=True, eq=False)
+class Step(Generic[T]):
+    """One staff action on a locked meeting, while its body runs (see :func:`transition`).
+
+    The body appends through :meth:`append` (which keeps the entry's index for
+    the answer), changes the meeting, and fills in what the audit record says:
+    ``details``, and ``action`` or ``target`` where they depend on the body.
+    """
+
+    ctx: ServiceContext
+    session: AsyncSession
+    info: MeetingInfo
+    action: str
+    target: str
+    details: dict[str, Any] | None = None
+    #: The index of the entry the step appended (None: it logged nothing).
+    index: int | None = None
+    #: The answer, built on a clean exit (after the audit record).
+    answer: T = field(init=False)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.info.meeting
+
+    async def append(self, make: Callable[[int], E]) -> E:
+        """Append ``make(index)`` to the meeting's log; the index becomes the step's."""
+        entry, self.index = await append(self.ctx, self.session, self.info, make)
+        return entry
+
+
+async def transition_answer(step: Step[TransitionOut]) -> TransitionOut:
+    """The answer of a state change: the meeting's new state, the entry logged, the log size."""
+    return await transition_out(step.session, step.info, step.index)
+
+
+@asynccontextmanager
+async def transition(
+    ctx: ServiceContext,
+    code: str,
+    *,
+    actor: Actor | None,
+    roles: Sequence[StaffRole] | None,
+    action: str,
+    states: Sequence[MeetingState] | None,
+    audit_as: str,
+    answer: Callable[[Step[T]], Awaitable[T]],
+    ip: str | None = None,
+) -> AsyncIterator[Step[T]]:
+    """One staff action on a meeting, in its own transaction, as every transition does it.
+
+    In order: the transaction opens and the meeting row is locked
+    (:func:`locked`); the actor's scope is checked, then the role (``roles``;
+    None: any staff in scope), so staff outside the scope get the meeting's own
+    404 (:func:`require_meeting_scope`); then the state (``action`` is the verb
+    :func:`invalid_transition` names, ``states`` the states it is allowed in;
+    None: any). ``actor`` None is the scheduler, which is not checked and is
+    audited as the system. The body runs with the :class:`Step`; when it
+    leaves cleanly the audit record ``audit_as`` is written (target
+    ``meeting:<code>`` unless the body names another), then ``answer(step)``
+    is built, and the transaction commits. A refusal raised anywhere rolls it
+    all back and writes nothing.
+
+    The answer is read after the block, ``return step.answer``, or, when the body
+    makes it itself, returned from inside the block (``answer`` then returns None).
+    """
+    async with ctx.sessions.begin() as session:
+        info = await locked(session, code)
+        if actor is not None:
+            require_meeting_scope(actor, info)
+            if roles is not None:
+                require_role(actor, *roles)
+        if states is not None:
+            require_state(info.meeting, action, *states)
+        step: Step[T] = Step(ctx, session, info, action=audit_as, target=f"meeting:{code}")
+        yield step
+        await audit(
+            session,
+            ctx,
+            actor,
+            step.action,
+            estate_id=info.meeting.estate_id,
+            target=step.target,
+            details=step.details,
+            ip=ip,
+        )
+        step.answer = await answer(step)
+
+
+async def no_answer(step: Step[None]) -> None:
+    """For a body that returns its own answer from inside the block."""

@@ -32,14 +32,15 @@ from votes.record.entries import (
     credential_revoked_entry,
 )
 from votes.service._common import (
+    CONVENERS,
+    OFFICERS,
     MeetingInfo,
     append,
-    audit,
     find_meeting,
-    require_convener,
+    no_answer,
     require_meeting_scope,
-    require_officer,
     require_state,
+    transition,
 )
 from votes.service._officers import check_signature, officer_key
 from votes.service.actors import Actor, require_role
@@ -133,16 +134,24 @@ def _letter(
 
 
 async def issue_letters(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> LettersOut:
     """New secrets for every member of a draft meeting, returned ONCE for printing.
 
     Any earlier letters of the draft are replaced (they were never published).
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "issue letters", MeetingState.DRAFT)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="issue letters",
+        states=(MeetingState.DRAFT,),
+        audit_as="credentials.issue",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
+        session, info = step.session, step.info
         members = await _members(session, info)
         if not members:
             raise Invalid(
@@ -172,25 +181,16 @@ async def issue_letters(
                     issued_at=now,
                 )
             )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.issue",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"letters": len(letters)},
-            ip=ip,
-        )
-        return LettersOut(meeting_code=code, meeting_id=info.meeting_id, letters=letters)
+        step.details = {"letters": len(letters)}
+    return LettersOut(meeting_code=code, meeting_id=step.info.meeting_id, letters=letters)
 
 
 async def register_public_keys(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     keys: dict[str, str],
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> int:
     """Store public keys of letters made offline (member id -> key hex); draft only.
@@ -204,10 +204,18 @@ async def register_public_keys(
         parsed[member_id] = member_key(member_id, text)
     if len(set(parsed.values())) != len(parsed):
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_meeting_scope(actor, info)
-        require_state(info.meeting, "register keys", MeetingState.DRAFT)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=None,
+        action="register keys",
+        states=(MeetingState.DRAFT,),
+        audit_as="credentials.register",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
+        session, info = step.session, step.info
         known = {m.member_id for m in await _members(session, info)}
         unknown = sorted(set(parsed) - known)
         if unknown:
@@ -251,17 +259,8 @@ async def register_public_keys(
                     issued_at=now,
                 )
             )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.register",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"keys": len(parsed)},
-            ip=ip,
-        )
-        return len(parsed)
+        step.details = {"keys": len(parsed)}
+    return len(parsed)
 
 
 async def _active(session: AsyncSession, info: MeetingInfo, member_id: str) -> Credential:
@@ -338,10 +337,10 @@ async def _request_out(
 async def _new_request(
     ctx: ServiceContext,
     session: AsyncSession,
-    actor: Actor,
     info: MeetingInfo,
     member_id: str,
     *,
+    actor: Actor,
     kind: CredentialChangeKind,
     new_key: bytes | None,
     reason: str,
@@ -385,10 +384,10 @@ async def _new_request(
 
 async def request_replacement(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     member_id: str,
     *,
+    actor: Actor,
     reason: str,
     request_sha256: str,
     ip: str | None = None,
@@ -398,10 +397,18 @@ async def request_replacement(
     Nothing is logged and the old key keeps working until the officer signs the
     change (:func:`approve_change`); the new key works from then on.
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "replace a credential", *_CHANGEABLE)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="replace a credential",
+        states=_CHANGEABLE,
+        audit_as="credentials.request_replace",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
+        session, info = step.session, step.info
         await _active(session, info, member_id)  # credential_not_found before any secret
         member = await session.get(
             RosterMember, (info.meeting.estate_id, info.meeting.id, member_id)
@@ -411,24 +418,15 @@ async def request_replacement(
         request = await _new_request(
             ctx,
             session,
-            actor,
             info,
             member_id,
+            actor=actor,
             kind=CredentialChangeKind.REPLACE,
             new_key=raw,
             reason=reason,
             request_sha256=request_sha256,
         )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.request_replace",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": member_id, "request": str(request.id)},
-            ip=ip,
-        )
+        step.details = {"member": member_id, "request": str(request.id)}
         return PendingReplacementOut(
             request=await _request_out(session, info.meeting, request), letter=letter
         )
@@ -436,41 +434,39 @@ async def request_replacement(
 
 async def request_revocation(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     member_id: str,
     *,
+    actor: Actor,
     reason: str,
     request_sha256: str,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """Request revoking a member's credential without a replacement (pending the officer)."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "revoke a credential", *_CHANGEABLE)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="revoke a credential",
+        states=_CHANGEABLE,
+        audit_as="credentials.request_revoke",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
         request = await _new_request(
             ctx,
-            session,
-            actor,
-            info,
+            step.session,
+            step.info,
             member_id,
+            actor=actor,
             kind=CredentialChangeKind.REVOKE,
             new_key=None,
             reason=reason,
             request_sha256=request_sha256,
         )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.request_revoke",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": member_id, "request": str(request.id)},
-            ip=ip,
-        )
-        return await _request_out(session, info.meeting, request)
+        step.details = {"member": member_id, "request": str(request.id)}
+        return await _request_out(step.session, step.meeting, request)
 
 
 async def _find_request(
@@ -502,7 +498,7 @@ def _require_pending(request: CredentialRequest) -> None:
 
 
 async def change_request(
-    ctx: ServiceContext, actor: Actor, code: str, request_id: uuid.UUID
+    ctx: ServiceContext, code: str, request_id: uuid.UUID, *, actor: Actor
 ) -> CredentialRequestOut:
     """One credential change request, with the exact body the officer signs."""
     async with ctx.sessions.begin() as session:
@@ -516,8 +512,8 @@ async def change_request(
 
 async def list_change_requests(
     ctx: ServiceContext,
-    actor: Actor,
     *,
+    actor: Actor,
     code: str | None = None,
     state: CredentialRequestState | None = CredentialRequestState.PENDING,
 ) -> list[CredentialRequestOut]:
@@ -558,11 +554,11 @@ async def list_change_requests(
 
 async def approve_change(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request_id: uuid.UUID,
     signed: SignCredentialChangeRequest,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """The officer's signature on a pending change: verified, then the change is logged.
@@ -571,9 +567,18 @@ async def approve_change(
     estate's subdistrict, in Domain.CREDENTIAL_CHANGE over the request's body;
     it goes into the log entry, where ``votes verify`` checks it again.
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_officer(actor, info)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=OFFICERS,
+        action="change a credential",
+        states=None,  # which change it is, and so the state's verb, comes with the request
+        audit_as="credentials.change",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
+        session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)
         action = (
@@ -655,55 +660,49 @@ async def approve_change(
         request.decided_by = actor.staff_id
         request.decided_at = now
         request.log_index = index
-        await audit(
-            session,
-            ctx,
-            actor,
+        step.action = (
             "credentials.replace"
             if request.kind == CredentialChangeKind.REPLACE
-            else "credentials.revoke",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={
-                "member": request.member_id,
-                "index": index,
-                "request": str(request.id),
-                "officer_key": key.note_name,
-            },
-            ip=ip,
+            else "credentials.revoke"
         )
+        step.details = {
+            "member": request.member_id,
+            "index": index,
+            "request": str(request.id),
+            "officer_key": key.note_name,
+        }
         await session.flush()
         return await _request_out(session, info.meeting, request)
 
 
 async def refuse_change(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request_id: uuid.UUID,
     *,
+    actor: Actor,
     reason: str,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """The officer refuses a pending change (audited; nothing is logged, the old key stays)."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_officer(actor, info)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=OFFICERS,
+        action="refuse a credential change",
+        states=None,
+        audit_as="credentials.refuse_change",
+        answer=no_answer,
+        ip=ip,
+    ) as step:
+        session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)
         request.state = CredentialRequestState.REFUSED
         request.refusal = reason
         request.decided_by = actor.staff_id
         request.decided_at = ctx.now()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.refuse_change",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": request.member_id, "request": str(request.id)},
-            ip=ip,
-        )
+        step.details = {"member": request.member_id, "request": str(request.id)}
         await session.flush()
         return await _request_out(session, info.meeting, request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,19 +24,19 @@ from votes.record.entries import (
     return_entry,
 )
 from votes.service._common import (
+    CONVENERS,
+    OFFICERS,
     MeetingInfo,
-    append,
-    audit,
+    Step,
     checkpoint_note,
     ensure_checkpoint,
     find_meeting,
-    locked,
     log_size,
     meeting_settings,
-    require_convener,
     require_officer,
     require_state,
-    transition_out,
+    transition,
+    transition_answer,
 )
 from votes.service._officers import check_signature, cosign, officer_key
 from votes.service.actors import Actor
@@ -119,7 +120,7 @@ async def open_objections(session: AsyncSession, meeting: Meeting) -> int:
 
 
 async def certification_request(
-    ctx: ServiceContext, actor: Actor, code: str
+    ctx: ServiceContext, code: str, *, actor: Actor
 ) -> CertificationRequestOut:
     """What the officer's device signs to certify: the tally hash and the current checkpoint."""
     async with ctx.sessions.begin() as session:
@@ -150,17 +151,9 @@ async def certification_request(
 
 
 async def _decision_checks(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    actor: Actor,
-    info: MeetingInfo,
-    *,
-    public_key: str,
-    size: int,
-    action: str,
+    step: Step[TransitionOut], *, actor: Actor, public_key: str, size: int
 ) -> tuple[OfficerKey, TallyEntry, Checkpoint]:
-    require_officer(actor, info)
-    require_state(info.meeting, action, MeetingState.TALLIED)
+    session, info = step.session, step.info
     key = await officer_key(session, actor, public_key.lower())
     tally = await tally_entry_of(session, info)
     current = await log_size(session, info.meeting)
@@ -172,17 +165,31 @@ async def _decision_checks(
             "fetch the current checkpoint and sign again",
             details={"size": size, "current": current},
         )
-    checkpoint = await ensure_checkpoint(ctx, session, info)
+    checkpoint = await ensure_checkpoint(step.ctx, session, info)
     return key, tally, checkpoint
 
 
+def _decision(
+    ctx: ServiceContext, code: str, *, actor: Actor, action: str, ip: str | None
+) -> AbstractAsyncContextManager[Step[TransitionOut]]:
+    """The officer's decision on a tally (``action`` certify or return), in state tallied."""
+    return transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=OFFICERS,
+        action=action,
+        states=(MeetingState.TALLIED,),
+        audit_as=f"meeting.{action}",
+        answer=transition_answer,
+        ip=ip,
+    )
+
+
 async def _record_decision(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    actor: Actor,
-    info: MeetingInfo,
+    step: Step[TransitionOut],
     *,
-    code: str,
+    actor: Actor,
     key: OfficerKey,
     tally: TallyEntry,
     checkpoint: Checkpoint,
@@ -191,12 +198,11 @@ async def _record_decision(
     decision: CertificationDecision,
     reason: str | None,
     now: datetime,
-    ip: str | None,
     entry: Callable[[int], Entry],
-) -> TransitionOut:
+) -> None:
     """The officer's decision on a tally, certified or returned: the key's cosignature of the
     checkpoint, the signed log entry, the certification row, the new state and the audit."""
-    meeting = info.meeting
+    ctx, session, info, meeting = step.ctx, step.session, step.info, step.meeting
     await cosign(
         ctx,
         session,
@@ -206,7 +212,7 @@ async def _record_decision(
         line=cosignature,
         kind=CosignatureKind.CERTIFICATION,
     )
-    _, index = await append(ctx, session, info, entry)
+    await step.append(entry)
     session.add(
         Certification(
             estate_id=meeting.estate_id,
@@ -218,7 +224,7 @@ async def _record_decision(
             tally_hash=entry_hash(tally),
             checkpoint_size=checkpoint.size,
             reason=reason,
-            log_index=index,
+            log_index=step.index,
             created_at=now,
         )
     )
@@ -226,38 +232,26 @@ async def _record_decision(
     meeting.state = MeetingState.CERTIFIED if certified else MeetingState.RETURNED
     meeting.updated_at = now
     await ensure_checkpoint(ctx, session, info)
-    await audit(
-        session,
-        ctx,
-        actor,
-        "meeting.certify" if certified else "meeting.return",
-        estate_id=meeting.estate_id,
-        target=f"meeting:{code}",
-        details={"index": index, "officer_key": key.note_name},
-        ip=ip,
-    )
-    return await transition_out(session, info, index)
+    step.details = {"index": step.index, "officer_key": key.note_name}
 
 
 async def certify(
-    ctx: ServiceContext, actor: Actor, code: str, request: CertifyRequest, *, ip: str | None = None
+    ctx: ServiceContext,
+    code: str,
+    request: CertifyRequest,
+    *,
+    actor: Actor,
+    ip: str | None = None,
 ) -> TransitionOut:
     """Officer certification: after the objection window, with every objection answered, a
     Domain.CERTIFICATION signature naming the tally hash and the current checkpoint, and the
     key's cosignature of that checkpoint."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
+    async with _decision(ctx, code, actor=actor, action="certify", ip=ip) as step:
+        info, meeting = step.info, step.meeting
         key, tally, checkpoint = await _decision_checks(
-            ctx,
-            session,
-            actor,
-            info,
-            public_key=request.public_key,
-            size=request.checkpoint_size,
-            action="certify",
+            step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
         )
-        meeting = info.meeting
-        record = await tally_record(session, meeting)
+        record = await tally_record(step.session, meeting)
         assert record is not None
         now = ctx.now()
         deadline = objection_deadline(meeting, record)
@@ -268,7 +262,7 @@ async def certify(
                 f"the objection window runs until {deadline.isoformat()}; certify after it",
                 details={"objection_deadline": deadline.isoformat()},
             )
-        pending = await open_objections(session, meeting)
+        pending = await open_objections(step.session, meeting)
         if pending:
             raise Conflict(
                 "objections_unanswered",
@@ -282,12 +276,9 @@ async def certify(
             meeting=info.meeting_id, tally=tally_hash, size=checkpoint.size, root=root
         )
         signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        return await _record_decision(
-            ctx,
-            session,
-            actor,
-            info,
-            code=code,
+        await _record_decision(
+            step,
+            actor=actor,
             key=key,
             tally=tally,
             checkpoint=checkpoint,
@@ -296,7 +287,6 @@ async def certify(
             decision=CertificationDecision.CERTIFIED,
             reason=None,
             now=now,
-            ip=ip,
             entry=lambda i: certification_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -309,22 +299,22 @@ async def certify(
                 signature=signature,
             ),
         )
+    return step.answer
 
 
 async def return_result(
-    ctx: ServiceContext, actor: Actor, code: str, request: ReturnRequest, *, ip: str | None = None
+    ctx: ServiceContext,
+    code: str,
+    request: ReturnRequest,
+    *,
+    actor: Actor,
+    ip: str | None = None,
 ) -> TransitionOut:
     """Officer refuses to certify: a signed return naming the tally, checkpoint and reasons."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
+    async with _decision(ctx, code, actor=actor, action="return", ip=ip) as step:
+        info = step.info
         key, tally, checkpoint = await _decision_checks(
-            ctx,
-            session,
-            actor,
-            info,
-            public_key=request.public_key,
-            size=request.checkpoint_size,
-            action="return",
+            step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
         )
         tally_hash = entry_hash(tally).hex()
         root = checkpoint.root.hex()
@@ -338,12 +328,9 @@ async def return_result(
         )
         signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
         now = ctx.now()
-        return await _record_decision(
-            ctx,
-            session,
-            actor,
-            info,
-            code=code,
+        await _record_decision(
+            step,
+            actor=actor,
             key=key,
             tally=tally,
             checkpoint=checkpoint,
@@ -352,7 +339,6 @@ async def return_result(
             decision=CertificationDecision.RETURNED,
             reason=request.reason,
             now=now,
-            ip=ip,
             entry=lambda i: return_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -366,20 +352,28 @@ async def return_result(
                 signature=signature,
             ),
         )
+    return step.answer
 
 
 # ------------------------------------------------------------------ publish / archive
 
 
 async def publish_result(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Publish the certified result on the bulletin (publication entry)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "publish the result", MeetingState.CERTIFIED)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="publish the result",
+        states=(MeetingState.CERTIFIED,),
+        audit_as="meeting.publish_result",
+        answer=transition_answer,
+        ip=ip,
+    ) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         certification = await session.scalar(
             select(Certification).where(
                 Certification.estate_id == meeting.estate_id,
@@ -400,10 +394,7 @@ async def publish_result(
         assert isinstance(cert_entry, CertificationEntry)
         disclosure = meeting_settings(meeting).disclosure
         now = ctx.now()
-        _, index = await append(
-            ctx,
-            session,
-            info,
+        await step.append(
             lambda i: publication_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -415,37 +406,25 @@ async def publish_result(
         meeting.state = MeetingState.PUBLISHED
         meeting.updated_at = now
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.publish_result",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index}
+    return step.answer
 
 
 async def archive(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Archive a published or returned meeting (no log entry: the record is complete)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "archive", MeetingState.PUBLISHED, MeetingState.RETURNED)
-        meeting.state = MeetingState.ARCHIVED
-        meeting.updated_at = ctx.now()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.archive",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            ip=ip,
-        )
-        return await transition_out(session, info, None)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="archive",
+        states=(MeetingState.PUBLISHED, MeetingState.RETURNED),
+        audit_as="meeting.archive",
+        answer=transition_answer,
+        ip=ip,
+    ) as step:
+        step.meeting.state = MeetingState.ARCHIVED
+        step.meeting.updated_at = ctx.now()
+    return step.answer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from votes.record.entries import (
     ClosingEntry,
@@ -14,92 +13,75 @@ from votes.record.entries import (
     tally_entry,
 )
 from votes.service._common import (
-    MeetingInfo,
-    append,
-    audit,
+    CONVENERS,
     ensure_checkpoint,
     load_notice,
-    locked,
-    require_convener,
-    require_state,
-    transition_out,
+    transition,
+    transition_answer,
 )
 from votes.service._tally import compute_result
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict
-from votes.service.schemas import (
-    TransitionOut,
-)
+from votes.service.schemas import TransitionOut
 from votes.storage import get_entries, get_root
 from votes.storage.models import (
     MeetingState,
     TallyRecord,
 )
 
-__all__ = ["close_meeting", "open_locked", "open_meeting", "tally_meeting"]
+__all__ = ["close_meeting", "open_meeting", "tally_meeting"]
 
 
 async def open_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Open voting (not before ``open_at``); the scheduler calls this with ``actor`` None."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        index = await open_locked(ctx, session, info, actor, ip=ip)
-        return await transition_out(session, info, index)
-
-
-async def open_locked(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    info: MeetingInfo,
-    actor: Actor | None,
-    *,
-    ip: str | None = None,
-) -> int:
-    meeting = info.meeting
-    require_state(meeting, "open", MeetingState.NOTICE)
-    now = ctx.now()
-    assert meeting.open_at is not None
-    assert meeting.close_at is not None
-    if now < meeting.open_at:
-        raise Conflict(
-            "too_early",
-            f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
-            f"voting opens at {meeting.open_at.isoformat()}; it is {now.isoformat()}",
-            details={"open_at": meeting.open_at.isoformat()},
-        )
-    _, index = await append(
-        ctx, session, info, lambda i: open_entry(meeting=info.meeting_id, index=i, time=now)
-    )
-    meeting.state = MeetingState.OPEN
-    meeting.updated_at = now
-    await audit(
-        session,
+    async with transition(
         ctx,
-        actor,
-        "meeting.open",
-        estate_id=meeting.estate_id,
-        target=f"meeting:{meeting.code}",
-        details={"index": index},
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="open",
+        states=(MeetingState.NOTICE,),
+        audit_as="meeting.open",
+        answer=transition_answer,
         ip=ip,
-    )
-    return index
+    ) as step:
+        meeting = step.meeting
+        now = ctx.now()
+        assert meeting.open_at is not None
+        assert meeting.close_at is not None
+        if now < meeting.open_at:
+            raise Conflict(
+                "too_early",
+                f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
+                f"voting opens at {meeting.open_at.isoformat()}; it is {now.isoformat()}",
+                details={"open_at": meeting.open_at.isoformat()},
+            )
+        await step.append(lambda i: open_entry(meeting=step.info.meeting_id, index=i, time=now))
+        meeting.state = MeetingState.OPEN
+        meeting.updated_at = now
+        step.details = {"index": step.index}
+    return step.answer
 
 
 async def close_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Close voting at ``close_at`` (never before): the closing entry, written once."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "close", MeetingState.OPEN)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="close",
+        states=(MeetingState.OPEN,),
+        audit_as="meeting.close",
+        answer=transition_answer,
+        ip=ip,
+    ) as step:
+        meeting = step.meeting
         now = ctx.now()
         assert meeting.close_at is not None
         if now < meeting.close_at:
@@ -110,37 +92,33 @@ async def close_meeting(
                 details={"close_at": meeting.close_at.isoformat()},
             )
         close_at = meeting.close_at
-        _, index = await append(
-            ctx,
-            session,
-            info,
-            lambda i: closing_entry(meeting=info.meeting_id, index=i, time=now, closed_at=close_at),
+        await step.append(
+            lambda i: closing_entry(
+                meeting=step.info.meeting_id, index=i, time=now, closed_at=close_at
+            ),
         )
         meeting.state = MeetingState.CLOSED
         meeting.updated_at = now
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.close",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index}
+    return step.answer
 
 
 async def tally_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Count a closed meeting from its log (votes.tally), sign and log the result, once."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "tally", MeetingState.CLOSED)
+    async with transition(
+        ctx,
+        code,
+        actor=actor,
+        roles=CONVENERS,
+        action="tally",
+        states=(MeetingState.CLOSED,),
+        audit_as="meeting.tally",
+        answer=transition_answer,
+        ip=ip,
+    ) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         notice = await load_notice(session, info)
         raw = await get_entries(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
         entries = [decode_entry(data) for data in raw]
@@ -153,10 +131,7 @@ async def tally_meeting(
         )
         result = compute_result(notice, entries[:size])
         now = ctx.now()
-        entry, index = await append(
-            ctx,
-            session,
-            info,
+        entry = await step.append(
             lambda i: tally_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -175,21 +150,12 @@ async def tally_meeting(
                 result_hash=entry_hash(entry),
                 signature=bytes.fromhex(entry.signature),
                 checkpoint_size=size,
-                log_index=index,
+                log_index=step.index,
                 created_at=now,
             )
         )
         meeting.state = MeetingState.TALLIED
         meeting.updated_at = now
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.tally",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index, "inputs_size": size},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index, "inputs_size": size}
+    return step.answer

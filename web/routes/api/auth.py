@@ -61,7 +61,7 @@ class AuthController(Controller):
         )
         token = start_session(request, actor, ctx.settings)
         return Response(
-            await accounts.staff_info(ctx, actor),
+            await accounts.staff_info(ctx, actor=actor),
             cookies=[csrf_cookie(ctx.settings, token)],
             headers={CSRF_HEADER: token},
         )
@@ -74,14 +74,14 @@ class AuthController(Controller):
         maybe_actor: NamedDependency[Actor | None],
     ) -> None:
         if maybe_actor is not None:
-            await accounts.audit(ctx, maybe_actor, "logout", ip=client_address(request))
+            await accounts.audit(ctx, "logout", ip=client_address(request), actor=maybe_actor)
         end_session(request)
 
     @get("/me", summary="The logged-in staff account")
     async def me(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
     ) -> StaffOut:
-        return await accounts.staff_info(ctx, actor)
+        return await accounts.staff_info(ctx, actor=actor)
 
 
 class StaffController(Controller):
@@ -96,7 +96,7 @@ class StaffController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[CreateStaffRequest],
     ) -> StaffOut:
-        return await accounts.create_staff(ctx, actor, data, ip=client_address(request))
+        return await accounts.create_staff(ctx, data, ip=client_address(request), actor=actor)
 
     @get("/audit", summary="Recent audit records of staff actions in the caller's scope")
     async def audit(
@@ -106,4 +106,4 @@ class StaffController(Controller):
         estate_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
-        return await accounts.list_audit(ctx, actor, estate_id=estate_id, limit=limit)
+        return await accounts.list_audit(ctx, estate_id=estate_id, limit=limit, actor=actor)

@@ -68,7 +68,7 @@ class CredentialController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> LettersOut:
-        return await credentials.issue_letters(ctx, actor, code, ip=client_address(request))
+        return await credentials.issue_letters(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/keys", summary="Register public keys of letters made offline (convener)")
     async def register_keys(
@@ -80,7 +80,7 @@ class CredentialController(Controller):
         data: JSONBody[RegisterKeysRequest],
     ) -> RegisteredKeysOut:
         count = await credentials.register_public_keys(
-            ctx, actor, code, data.keys, ip=client_address(request)
+            ctx, code, data.keys, ip=client_address(request), actor=actor
         )
         return RegisteredKeysOut(registered=count)
 
@@ -102,12 +102,12 @@ class CredentialController(Controller):
     ) -> PendingReplacementOut:
         return await credentials.request_replacement(
             ctx,
-            actor,
             code,
             data.member_id,
             reason=data.reason,
             request_sha256=data.request_sha256.lower(),
             ip=client_address(request),
+            actor=actor,
         )
 
     @post(
@@ -125,12 +125,12 @@ class CredentialController(Controller):
     ) -> CredentialRequestOut:
         return await credentials.request_revocation(
             ctx,
-            actor,
             code,
             data.member_id,
             reason=data.reason,
             request_sha256=data.request_sha256.lower(),
             ip=client_address(request),
+            actor=actor,
         )
 
     @get("/credential-requests", summary="The meeting's credential change requests (staff)")
@@ -141,7 +141,9 @@ class CredentialController(Controller):
         code: MeetingCode,
         wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, code=code, state=_state(wanted))
+        return await credentials.list_change_requests(
+            ctx, code=code, state=_state(wanted), actor=actor
+        )
 
     @get(
         "/credential-requests/{request_id:uuid}",
@@ -154,7 +156,7 @@ class CredentialController(Controller):
         code: MeetingCode,
         request_id: FromPath[uuid.UUID],
     ) -> CredentialRequestOut:
-        return await credentials.change_request(ctx, actor, code, request_id)
+        return await credentials.change_request(ctx, code, request_id, actor=actor)
 
     @post(
         "/credential-requests/{request_id:uuid}/approve",
@@ -176,7 +178,7 @@ class CredentialController(Controller):
         data: JSONBody[SignCredentialChangeRequest],
     ) -> CredentialRequestOut:
         return await credentials.approve_change(
-            ctx, actor, code, request_id, data, ip=client_address(request)
+            ctx, code, request_id, data, ip=client_address(request), actor=actor
         )
 
     @post(
@@ -195,7 +197,7 @@ class CredentialController(Controller):
         data: JSONBody[RefuseCredentialChangeRequest],
     ) -> CredentialRequestOut:
         return await credentials.refuse_change(
-            ctx, actor, code, request_id, reason=data.reason, ip=client_address(request)
+            ctx, code, request_id, reason=data.reason, ip=client_address(request), actor=actor
         )
 
 
@@ -215,4 +217,4 @@ class CredentialRequestController(Controller):
         actor: NamedDependency[Actor],
         wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, state=_state(wanted))
+        return await credentials.list_change_requests(ctx, state=_state(wanted), actor=actor)

@@ -61,7 +61,7 @@ class MeetingController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[CreateMeetingRequest],
     ) -> MeetingOut:
-        return await meetings.create_draft(ctx, actor, data, ip=client_address(request))
+        return await meetings.create_draft(ctx, data, ip=client_address(request), actor=actor)
 
     @get("/", summary="Meetings of the estates in the caller's scope")
     async def list_meetings(
@@ -70,7 +70,7 @@ class MeetingController(Controller):
         actor: NamedDependency[Actor],
         estate_id: FromQuery[int | None] = None,
     ) -> list[MeetingOut]:
-        return await meetings.list_meetings(ctx, actor, estate_id=estate_id)
+        return await meetings.list_meetings(ctx, estate_id=estate_id, actor=actor)
 
     @get(
         "/{code:str}",
@@ -83,7 +83,7 @@ class MeetingController(Controller):
         maybe_actor: NamedDependency[Actor | None],
         code: MeetingCode,
     ) -> MeetingOut:
-        return await meetings.get_meeting(ctx, code, maybe_actor)
+        return await meetings.get_meeting(ctx, code, actor=maybe_actor)
 
     @patch("/{code:str}", summary="Change a draft (convener)")
     async def update(
@@ -94,7 +94,7 @@ class MeetingController(Controller):
         code: MeetingCode,
         data: JSONBody[UpdateMeetingRequest],
     ) -> MeetingOut:
-        return await meetings.update_draft(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.update_draft(ctx, code, data, ip=client_address(request), actor=actor)
 
     @post("/{code:str}/motions", summary="Add a motion to a draft (convener)")
     async def add_motion(
@@ -105,7 +105,7 @@ class MeetingController(Controller):
         code: MeetingCode,
         data: JSONBody[MotionIn],
     ) -> MeetingOut:
-        return await meetings.add_motion(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.add_motion(ctx, code, data, ip=client_address(request), actor=actor)
 
     @delete(
         "/{code:str}/motions/{motion_id:str}",
@@ -120,19 +120,21 @@ class MeetingController(Controller):
         code: MeetingCode,
         motion_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> MeetingOut:
-        return await meetings.remove_motion(ctx, actor, code, motion_id, ip=client_address(request))
+        return await meetings.remove_motion(
+            ctx, code, motion_id, ip=client_address(request), actor=actor
+        )
 
     @get("/{code:str}/approval", summary="What an officer signs to approve (officer)")
     async def approval_request(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> ApprovalRequestOut:
-        return await meetings.approval_request(ctx, actor, code)
+        return await meetings.approval_request(ctx, code, actor=actor)
 
     @get("/{code:str}/certification", summary="What an officer signs to certify (officer)")
     async def certification_request(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> CertificationRequestOut:
-        return await meetings.certification_request(ctx, actor, code)
+        return await meetings.certification_request(ctx, code, actor=actor)
 
     @post(
         "/{code:str}/cosignatures",
@@ -148,12 +150,12 @@ class MeetingController(Controller):
     ) -> CheckpointOut:
         return await meetings.cosign_checkpoint(
             ctx,
-            actor,
             code,
             public_key=data.public_key,
             size=data.size,
             cosignature=data.cosignature,
             ip=client_address(request),
+            actor=actor,
         )
 
 
@@ -171,7 +173,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.submit(ctx, actor, code, ip=client_address(request))
+        return await meetings.submit(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/approve", status_code=HTTP_200_OK, summary="submitted → approved (officer signature)")
     async def approve(
@@ -182,7 +184,7 @@ class MeetingLifecycleController(Controller):
         code: MeetingCode,
         data: JSONBody[ApproveRequest],
     ) -> TransitionOut:
-        return await meetings.approve(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.approve(ctx, code, data, ip=client_address(request), actor=actor)
 
     @post("/notice", status_code=HTTP_200_OK, summary="approved → notice (convener)")
     async def notice(
@@ -192,7 +194,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.publish_notice(ctx, actor, code, ip=client_address(request))
+        return await meetings.publish_notice(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/open", status_code=HTTP_200_OK, summary="notice → open, not before open_at")
     async def open_voting(
@@ -202,7 +204,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.open_meeting(ctx, code, actor, ip=client_address(request))
+        return await meetings.open_meeting(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/close", status_code=HTTP_200_OK, summary="open → closed, not before close_at")
     async def close_voting(
@@ -212,7 +214,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.close_meeting(ctx, code, actor, ip=client_address(request))
+        return await meetings.close_meeting(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/tally", status_code=HTTP_200_OK, summary="closed → tallied")
     async def tally(
@@ -222,7 +224,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.tally_meeting(ctx, code, actor, ip=client_address(request))
+        return await meetings.tally_meeting(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/certify", status_code=HTTP_200_OK, summary="tallied → certified (officer signature)")
     async def certify(
@@ -233,7 +235,7 @@ class MeetingLifecycleController(Controller):
         code: MeetingCode,
         data: JSONBody[CertifyRequest],
     ) -> TransitionOut:
-        return await meetings.certify(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.certify(ctx, code, data, ip=client_address(request), actor=actor)
 
     @post("/return", status_code=HTTP_200_OK, summary="tallied → returned (officer signature)")
     async def return_result(
@@ -244,7 +246,9 @@ class MeetingLifecycleController(Controller):
         code: MeetingCode,
         data: JSONBody[ReturnRequest],
     ) -> TransitionOut:
-        return await meetings.return_result(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.return_result(
+            ctx, code, data, ip=client_address(request), actor=actor
+        )
 
     @post("/publish", status_code=HTTP_200_OK, summary="certified → published (convener)")
     async def publish(
@@ -254,7 +258,7 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.publish_result(ctx, actor, code, ip=client_address(request))
+        return await meetings.publish_result(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/archive", status_code=HTTP_200_OK, summary="published → archived")
     async def archive(
@@ -264,4 +268,4 @@ class MeetingLifecycleController(Controller):
         actor: NamedDependency[Actor],
         code: MeetingCode,
     ) -> TransitionOut:
-        return await meetings.archive(ctx, actor, code, ip=client_address(request))
+        return await meetings.archive(ctx, code, ip=client_address(request), actor=actor)

@@ -69,14 +69,14 @@ class ObjectionController(Controller):
         data: JSONBody[StaffObjectionRequest],
     ) -> ObjectionOut:
         return await objections.file_staff_objection(
-            ctx, actor, code, data, ip=client_address(request)
+            ctx, code, data, ip=client_address(request), actor=actor
         )
 
     @get("/", summary="The meeting's objections (staff in scope)")
     async def list_all(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
     ) -> list[ObjectionOut]:
-        return await objections.list_objections(ctx, actor, code)
+        return await objections.list_objections(ctx, code, actor=actor)
 
     @post(
         "/{objection_id:uuid}/answer",
@@ -94,5 +94,5 @@ class ObjectionController(Controller):
         data: JSONBody[AnswerObjectionRequest],
     ) -> ObjectionOut:
         return await objections.answer_objection(
-            ctx, actor, code, objection_id, data, ip=client_address(request)
+            ctx, code, objection_id, data, ip=client_address(request), actor=actor
         )

@@ -32,14 +32,14 @@ class OfficerKeyController(Controller):
         data: JSONBody[OfficerKeyRequest],
     ) -> OfficerKeyOut:
         return await accounts.enrol_officer_key(
-            ctx, actor, data.public_key, data.name, ip=client_address(request)
+            ctx, data.public_key, data.name, ip=client_address(request), actor=actor
         )
 
     @get("/", summary="Officer keys (an officer sees their own; an operator all)")
     async def list_keys(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
     ) -> list[OfficerKeyOut]:
-        return await accounts.list_officer_keys(ctx, actor)
+        return await accounts.list_officer_keys(ctx, actor=actor)
 
     @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")
     async def revoke(
@@ -49,4 +49,6 @@ class OfficerKeyController(Controller):
         actor: NamedDependency[Actor],
         key_id: FromPath[uuid.UUID],
     ) -> OfficerKeyOut:
-        return await accounts.revoke_officer_key(ctx, actor, key_id, ip=client_address(request))
+        return await accounts.revoke_officer_key(
+            ctx, key_id, ip=client_address(request), actor=actor
+        )

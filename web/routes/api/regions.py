@@ -40,7 +40,7 @@ class RegionController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[CreateRegionRequest],
     ) -> RegionOut:
-        return await regions.create_region(ctx, actor, data, ip=client_address(request))
+        return await regions.create_region(ctx, data, ip=client_address(request), actor=actor)
 
     @get("/regions", summary="All regions (staff)")
     async def list_regions(
@@ -56,13 +56,13 @@ class RegionController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[CreateEstateRequest],
     ) -> EstateOut:
-        return await regions.create_estate(ctx, actor, data, ip=client_address(request))
+        return await regions.create_estate(ctx, data, ip=client_address(request), actor=actor)
 
     @get("/estates", summary="The estates in the caller's scope")
     async def list_estates(
         self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
     ) -> list[EstateOut]:
-        return await regions.list_estates(ctx, actor)
+        return await regions.list_estates(ctx, actor=actor)
 
     @get("/estates/{estate_id:int}", summary="One estate (in scope)")
     async def get_estate(
@@ -71,7 +71,7 @@ class RegionController(Controller):
         actor: NamedDependency[Actor],
         estate_id: FromPath[int],
     ) -> EstateOut:
-        return await regions.get_estate(ctx, actor, estate_id)
+        return await regions.get_estate(ctx, estate_id, actor=actor)
 
     @post(
         "/estates/{estate_id:int}/roster",
@@ -100,9 +100,9 @@ class RegionController(Controller):
         content = await upload.read()
         return await regions.import_roster(
             ctx,
-            actor,
             estate_id,
             upload.filename or "roster",
             content,
             ip=client_address(request),
+            actor=actor,
         )
