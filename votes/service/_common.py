@@ -4,11 +4,11 @@ checkpoints, audit records, per-meeting settings and the frozen roster."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -48,6 +48,7 @@ __all__ = [
     "OFFICERS",
     "MeetingInfo",
     "Step",
+    "Transition",
     "append",
     "audit",
     "check_schedule",
@@ -59,20 +60,16 @@ __all__ = [
     "load_notice",
     "locked",
     "meeting_settings",
-    "no_answer",
     "require_convener",
     "require_meeting_scope",
     "require_officer",
     "roster_of",
     "schedule_rules",
     "store_meeting_settings",
-    "transition",
-    "transition_answer",
     "transition_out",
 ]
 
 E = TypeVar("E", bound=Entry)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,8 +516,8 @@ def check_schedule(
 
 
 @dataclass(slots=True, eq=False)
-class Step(Generic[T]):
-    """One staff action on a locked meeting, while its body runs (see :func:`transition`).
+class Step:
+    """One staff action on a locked meeting, while its body runs (see :class:`Transition`).
 
     The body appends through :meth:`append` (which keeps the entry's index for
     the answer), changes the meeting, and fills in what the audit record says:
@@ -535,8 +532,8 @@ class Step(Generic[T]):
     details: dict[str, Any] | None = None
     #: The index of the entry the step appended (None: it logged nothing).
     index: int | None = None
-    #: The answer, built on a clean exit (after the audit record).
-    answer: T = field(init=False)
+    #: The answer of a state change, built on a clean exit (after the audit record).
+    answer: TransitionOut = field(init=False)
 
     @property
     def meeting(self) -> Meeting:
@@ -548,63 +545,53 @@ class Step(Generic[T]):
         return entry
 
 
-async def transition_answer(step: Step[TransitionOut]) -> TransitionOut:
-    """The answer of a state change: the meeting's new state, the entry logged, the log size."""
-    return await transition_out(step.session, step.info, step.index)
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A staff action on one meeting, run the way every one of them runs.
 
-
-@asynccontextmanager
-async def transition(
-    ctx: ServiceContext,
-    code: str,
-    *,
-    actor: Actor | None,
-    roles: Sequence[StaffRole] | None,
-    action: str,
-    states: Sequence[MeetingState] | None,
-    audit_as: str,
-    answer: Callable[[Step[T]], Awaitable[T]],
-    ip: str | None = None,
-) -> AsyncIterator[Step[T]]:
-    """One staff action on a meeting, in its own transaction, as every transition does it.
-
-    In order: the transaction opens and the meeting row is locked
-    (:func:`locked`); the actor's scope is checked, then the role (``roles``;
-    None: any staff in scope), so staff outside the scope get the meeting's own
-    404 (:func:`require_meeting_scope`); then the state (``action`` is the verb
-    :func:`invalid_transition` names, ``states`` the states it is allowed in;
-    None: any). ``actor`` None is the scheduler, which is not checked and is
-    audited as the system. The body runs with the :class:`Step`; when it
-    leaves cleanly the audit record ``audit_as`` is written (target
-    ``meeting:<code>`` unless the body names another), then ``answer(step)``
-    is built, and the transaction commits. A refusal raised anywhere rolls it
-    all back and writes nothing.
-
-    The answer is read after the block, ``return step.answer``, or, when the body
-    makes it itself, returned from inside the block (``answer`` then returns None).
+    ``async with STEP(ctx, code, actor=actor, ip=ip) as step:`` opens the
+    transaction and locks the meeting row (:func:`locked`); checks the actor's
+    scope, then the role (``roles``; None: any staff in scope), so that staff
+    outside the scope get the meeting's own 404 (:func:`require_meeting_scope`);
+    then the state (``states``, refused as :func:`invalid_transition` naming
+    ``action``; None: the body checks it). ``actor`` None is the scheduler: not
+    checked, audited as the system. The body runs with the :class:`Step`; when
+    it leaves cleanly the audit record ``audit_as`` is written (target
+    ``meeting:<code>`` unless the body names another), then, if ``answered``,
+    the answer (``step.answer``, a :class:`TransitionOut`), and the transaction
+    commits. A refusal raised anywhere rolls it all back and writes nothing.
+    A step that is not ``answered`` returns its own answer from the body.
     """
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_meeting_scope(actor, info)
-            if roles is not None:
-                require_role(actor, *roles)
-        if states is not None:
-            require_state(info.meeting, action, *states)
-        step: Step[T] = Step(ctx, session, info, action=audit_as, target=f"meeting:{code}")
-        yield step
-        await audit(
-            session,
-            ctx,
-            actor,
-            step.action,
-            estate_id=info.meeting.estate_id,
-            target=step.target,
-            details=step.details,
-            ip=ip,
-        )
-        step.answer = await answer(step)
 
+    action: str
+    audit_as: str
+    roles: tuple[StaffRole, ...] | None
+    states: tuple[MeetingState, ...] | None = None
+    answered: bool = True
 
-async def no_answer(step: Step[None]) -> None:
-    """For a body that returns its own answer from inside the block."""
+    @asynccontextmanager
+    async def __call__(
+        self, ctx: ServiceContext, code: str, *, actor: Actor | None, ip: str | None = None
+    ) -> AsyncIterator[Step]:
+        async with ctx.sessions.begin() as session:
+            info = await locked(session, code)
+            if actor is not None:
+                require_meeting_scope(actor, info)
+                if self.roles is not None:
+                    require_role(actor, *self.roles)
+            if self.states is not None:
+                require_state(info.meeting, self.action, *self.states)
+            step = Step(ctx, session, info, action=self.audit_as, target=f"meeting:{code}")
+            yield step
+            await audit(
+                session,
+                ctx,
+                actor,
+                step.action,
+                estate_id=info.meeting.estate_id,
+                target=step.target,
+                details=step.details,
+                ip=ip,
+            )
+            if self.answered:
+                step.answer = await transition_out(session, info, step.index)

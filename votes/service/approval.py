@@ -16,6 +16,7 @@ from votes.record.entries import (
 from votes.service._common import (
     CONVENERS,
     OFFICERS,
+    Transition,
     audit,
     check_schedule,
     checkpoint_note,
@@ -26,8 +27,6 @@ from votes.service._common import (
     require_officer,
     require_state,
     store_meeting_settings,
-    transition,
-    transition_answer,
 )
 from votes.service._officers import check_signature, cosign, officer_key
 from votes.service.actors import Actor
@@ -72,6 +71,9 @@ async def approval_request(ctx: ServiceContext, code: str, *, actor: Actor) -> A
         )
 
 
+_APPROVE = Transition("approve", "meeting.approve", OFFICERS, (MeetingState.SUBMITTED,))
+
+
 async def approve(
     ctx: ServiceContext,
     code: str,
@@ -84,17 +86,7 @@ async def approve(
     an enrolled key of an officer of the estate's subdistrict, plus that key's cosignature of
     the submitted checkpoint. Writes the approval entry and signs a new checkpoint, which the
     officer cosigns (:func:`cosign_checkpoint`) before the notice can be published."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=OFFICERS,
-        action="approve",
-        states=(MeetingState.SUBMITTED,),
-        audit_as="meeting.approve",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _APPROVE(ctx, code, actor=actor, ip=ip) as step:
         session, info, meeting = step.session, step.info, step.meeting
         key = await officer_key(session, actor, request.public_key.lower())
         notice = await load_notice(session, info)
@@ -204,21 +196,16 @@ def parse_uuid(text: str) -> Any:
     return uuid.UUID(text)
 
 
+_PUBLISH_NOTICE = Transition(
+    "publish the notice", "meeting.publish_notice", CONVENERS, (MeetingState.APPROVED,)
+)
+
+
 async def publish_notice(
     ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Publish the approved notice now; the opening must still be ``notice_days`` away."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="publish the notice",
-        states=(MeetingState.APPROVED,),
-        audit_as="meeting.publish_notice",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _PUBLISH_NOTICE(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
         if not await approval_cosigned(step.session, meeting):
             raise Conflict(

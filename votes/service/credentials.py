@@ -35,12 +35,11 @@ from votes.service._common import (
     CONVENERS,
     OFFICERS,
     MeetingInfo,
+    Transition,
     append,
     find_meeting,
-    no_answer,
     require_meeting_scope,
     require_state,
-    transition,
 )
 from votes.service._officers import check_signature, officer_key
 from votes.service.actors import Actor, require_role
@@ -133,6 +132,11 @@ def _letter(
     return letter, public.raw
 
 
+_ISSUE_LETTERS = Transition(
+    "issue letters", "credentials.issue", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
+
+
 async def issue_letters(
     ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> LettersOut:
@@ -140,17 +144,7 @@ async def issue_letters(
 
     Any earlier letters of the draft are replaced (they were never published).
     """
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="issue letters",
-        states=(MeetingState.DRAFT,),
-        audit_as="credentials.issue",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _ISSUE_LETTERS(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         members = await _members(session, info)
         if not members:
@@ -185,6 +179,11 @@ async def issue_letters(
     return LettersOut(meeting_code=code, meeting_id=step.info.meeting_id, letters=letters)
 
 
+_REGISTER_KEYS = Transition(
+    "register keys", "credentials.register", None, (MeetingState.DRAFT,), answered=False
+)
+
+
 async def register_public_keys(
     ctx: ServiceContext,
     code: str,
@@ -204,17 +203,7 @@ async def register_public_keys(
         parsed[member_id] = member_key(member_id, text)
     if len(set(parsed.values())) != len(parsed):
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=None,
-        action="register keys",
-        states=(MeetingState.DRAFT,),
-        audit_as="credentials.register",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _REGISTER_KEYS(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         known = {m.member_id for m in await _members(session, info)}
         unknown = sorted(set(parsed) - known)
@@ -382,6 +371,11 @@ async def _new_request(
     return request
 
 
+_REQUEST_REPLACE = Transition(
+    "replace a credential", "credentials.request_replace", CONVENERS, _CHANGEABLE, answered=False
+)
+
+
 async def request_replacement(
     ctx: ServiceContext,
     code: str,
@@ -397,17 +391,7 @@ async def request_replacement(
     Nothing is logged and the old key keeps working until the officer signs the
     change (:func:`approve_change`); the new key works from then on.
     """
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="replace a credential",
-        states=_CHANGEABLE,
-        audit_as="credentials.request_replace",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _REQUEST_REPLACE(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         await _active(session, info, member_id)  # credential_not_found before any secret
         member = await session.get(
@@ -432,6 +416,11 @@ async def request_replacement(
         )
 
 
+_REQUEST_REVOKE = Transition(
+    "revoke a credential", "credentials.request_revoke", CONVENERS, _CHANGEABLE, answered=False
+)
+
+
 async def request_revocation(
     ctx: ServiceContext,
     code: str,
@@ -443,17 +432,7 @@ async def request_revocation(
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """Request revoking a member's credential without a replacement (pending the officer)."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="revoke a credential",
-        states=_CHANGEABLE,
-        audit_as="credentials.request_revoke",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _REQUEST_REVOKE(ctx, code, actor=actor, ip=ip) as step:
         request = await _new_request(
             ctx,
             step.session,
@@ -552,6 +531,10 @@ async def list_change_requests(
         return [await _request_out(session, meeting, request) for request, meeting in rows]
 
 
+# Which change it is (and so the state's verb and the audited action) comes with the request.
+_SIGN_CHANGE = Transition("change a credential", "credentials.change", OFFICERS, answered=False)
+
+
 async def approve_change(
     ctx: ServiceContext,
     code: str,
@@ -567,17 +550,7 @@ async def approve_change(
     estate's subdistrict, in Domain.CREDENTIAL_CHANGE over the request's body;
     it goes into the log entry, where ``votes verify`` checks it again.
     """
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=OFFICERS,
-        action="change a credential",
-        states=None,  # which change it is, and so the state's verb, comes with the request
-        audit_as="credentials.change",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _SIGN_CHANGE(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)
@@ -675,6 +648,11 @@ async def approve_change(
         return await _request_out(session, info.meeting, request)
 
 
+_REFUSE_CHANGE = Transition(
+    "refuse a credential change", "credentials.refuse_change", OFFICERS, answered=False
+)
+
+
 async def refuse_change(
     ctx: ServiceContext,
     code: str,
@@ -685,17 +663,7 @@ async def refuse_change(
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """The officer refuses a pending change (audited; nothing is logged, the old key stays)."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=OFFICERS,
-        action="refuse a credential change",
-        states=None,
-        audit_as="credentials.refuse_change",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _REFUSE_CHANGE(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)

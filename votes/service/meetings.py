@@ -14,7 +14,6 @@ and ballots of one meeting take turns (docs/lifecycle.md §Concurrency).
 from __future__ import annotations
 
 import secrets
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -32,7 +31,7 @@ from votes.record.entries import (
 from votes.service._common import (
     CONVENERS,
     MeetingInfo,
-    Step,
+    Transition,
     as_utc,
     audit,
     check_schedule,
@@ -46,8 +45,6 @@ from votes.service._common import (
     roster_of,
     schedule_rules,
     store_meeting_settings,
-    transition,
-    transition_answer,
 )
 from votes.service.actors import (
     Actor,
@@ -430,25 +427,9 @@ def _motion_row(meeting: Meeting, motion: MotionIn, position: int) -> Motion:
     )
 
 
-async def _meeting_answer(step: Step[MeetingOut]) -> MeetingOut:
-    return await meeting_out(step.session, step.info)
-
-
-def _draft_step(
-    ctx: ServiceContext, code: str, *, actor: Actor, action: str, audit_as: str, ip: str | None
-) -> AbstractAsyncContextManager[Step[MeetingOut]]:
-    """A convener's change of a draft, answered with the meeting."""
-    return transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action=action,
-        states=(MeetingState.DRAFT,),
-        audit_as=audit_as,
-        answer=_meeting_answer,
-        ip=ip,
-    )
+_UPDATE_DRAFT = Transition(
+    "update", "meeting.update", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def update_draft(
@@ -460,9 +441,7 @@ async def update_draft(
     ip: str | None = None,
 ) -> MeetingOut:
     """Change a draft's title, convener, instants or settings (draft only)."""
-    async with _draft_step(
-        ctx, code, actor=actor, action="update", audit_as="meeting.update", ip=ip
-    ) as step:
+    async with _UPDATE_DRAFT(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
         changed: list[str] = []
         if request.title is not None:
@@ -494,7 +473,12 @@ async def update_draft(
             changed.append("roster")
         meeting.updated_at = ctx.now()
         step.details = {"changed": changed}
-    return step.answer
+        return await meeting_out(step.session, step.info)
+
+
+_ADD_MOTION = Transition(
+    "change motions", "meeting.motion_add", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def add_motion(
@@ -502,9 +486,7 @@ async def add_motion(
 ) -> MeetingOut:
     """Add a motion at the end of the agenda (draft only)."""
     _check_motion(motion)
-    async with _draft_step(
-        ctx, code, actor=actor, action="change motions", audit_as="meeting.motion_add", ip=ip
-    ) as step:
+    async with _ADD_MOTION(ctx, code, actor=actor, ip=ip) as step:
         existing = await _motions(step.session, step.meeting)
         if any(m.id == motion.id for m in existing):
             raise Invalid(
@@ -516,16 +498,19 @@ async def add_motion(
         step.session.add(_motion_row(step.meeting, motion, position))
         await step.session.flush()
         step.details = {"motion": motion.id}
-    return step.answer
+        return await meeting_out(step.session, step.info)
+
+
+_REMOVE_MOTION = Transition(
+    "change motions", "meeting.motion_remove", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def remove_motion(
     ctx: ServiceContext, code: str, motion_id: str, *, actor: Actor, ip: str | None = None
 ) -> MeetingOut:
     """Remove a motion from the agenda (draft only)."""
-    async with _draft_step(
-        ctx, code, actor=actor, action="change motions", audit_as="meeting.motion_remove", ip=ip
-    ) as step:
+    async with _REMOVE_MOTION(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
         row = await step.session.get(Motion, (meeting.estate_id, meeting.id, motion_id))
         if row is None:
@@ -535,27 +520,20 @@ async def remove_motion(
         await step.session.delete(row)
         await step.session.flush()
         step.details = {"motion": motion_id}
-    return step.answer
+        return await meeting_out(step.session, step.info)
 
 
 # ------------------------------------------------------------------ submit / approve
+
+
+_SUBMIT = Transition("submit", "meeting.submit", CONVENERS, (MeetingState.DRAFT,))
 
 
 async def submit(
     ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Freeze the roster and agenda: write the notice entry (index 0) and sign a checkpoint."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="submit",
-        states=(MeetingState.DRAFT,),
-        audit_as="meeting.submit",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _SUBMIT(ctx, code, actor=actor, ip=ip) as step:
         session, info, meeting = step.session, step.info, step.meeting
         now = ctx.now()
         notice_at = meeting.notice_at or now.replace(microsecond=0)

@@ -18,12 +18,11 @@ from votes.record.wire import is_hex
 from votes.service._common import (
     OFFICERS,
     MeetingInfo,
+    Transition,
     append,
     find_meeting,
-    no_answer,
     require_meeting_scope,
     require_state,
-    transition,
 )
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
@@ -175,6 +174,10 @@ async def _record(
     return row
 
 
+# Any staff in scope; _check_window checks the states, then the objection window.
+_FILE_OBJECTION = Transition("lodge an objection", "objection.file", None, answered=False)
+
+
 async def file_staff_objection(
     ctx: ServiceContext,
     code: str,
@@ -184,17 +187,7 @@ async def file_staff_objection(
     ip: str | None = None,
 ) -> ObjectionOut:
     """An objection recorded by staff in scope (e.g. one handed in on paper)."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=None,
-        action="lodge an objection",
-        states=None,  # _check_window: the states, then the window
-        audit_as="objection.file",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _FILE_OBJECTION(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         await _check_window(ctx, session, info)
         if request.member_id is not None:
@@ -310,6 +303,11 @@ async def file_member_objection(
         return _out(row)
 
 
+_ANSWER_OBJECTION = Transition(
+    "answer an objection", "objection.answer", OFFICERS, _FILING, answered=False
+)
+
+
 async def answer_objection(
     ctx: ServiceContext,
     code: str,
@@ -320,17 +318,7 @@ async def answer_objection(
     ip: str | None = None,
 ) -> ObjectionOut:
     """The officer's answer (upheld / rejected), logged against the objection's entry."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=OFFICERS,
-        action="answer an objection",
-        states=_FILING,
-        audit_as="objection.answer",
-        answer=no_answer,
-        ip=ip,
-    ) as step:
+    async with _ANSWER_OBJECTION(ctx, code, actor=actor, ip=ip) as step:
         session, info = step.session, step.info
         row = await session.get(Objection, (info.meeting.estate_id, objection_id))
         if row is None or row.meeting_id != info.meeting.id:

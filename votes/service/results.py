@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -28,6 +27,7 @@ from votes.service._common import (
     OFFICERS,
     MeetingInfo,
     Step,
+    Transition,
     checkpoint_note,
     ensure_checkpoint,
     find_meeting,
@@ -35,8 +35,6 @@ from votes.service._common import (
     meeting_settings,
     require_officer,
     require_state,
-    transition,
-    transition_answer,
 )
 from votes.service._officers import check_signature, cosign, officer_key
 from votes.service.actors import Actor
@@ -151,7 +149,7 @@ async def certification_request(
 
 
 async def _decision_checks(
-    step: Step[TransitionOut], *, actor: Actor, public_key: str, size: int
+    step: Step, *, actor: Actor, public_key: str, size: int
 ) -> tuple[OfficerKey, TallyEntry, Checkpoint]:
     session, info = step.session, step.info
     key = await officer_key(session, actor, public_key.lower())
@@ -169,25 +167,12 @@ async def _decision_checks(
     return key, tally, checkpoint
 
 
-def _decision(
-    ctx: ServiceContext, code: str, *, actor: Actor, action: str, ip: str | None
-) -> AbstractAsyncContextManager[Step[TransitionOut]]:
-    """The officer's decision on a tally (``action`` certify or return), in state tallied."""
-    return transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=OFFICERS,
-        action=action,
-        states=(MeetingState.TALLIED,),
-        audit_as=f"meeting.{action}",
-        answer=transition_answer,
-        ip=ip,
-    )
+_CERTIFY = Transition("certify", "meeting.certify", OFFICERS, (MeetingState.TALLIED,))
+_RETURN = Transition("return", "meeting.return", OFFICERS, (MeetingState.TALLIED,))
 
 
 async def _record_decision(
-    step: Step[TransitionOut],
+    step: Step,
     *,
     actor: Actor,
     key: OfficerKey,
@@ -246,7 +231,7 @@ async def certify(
     """Officer certification: after the objection window, with every objection answered, a
     Domain.CERTIFICATION signature naming the tally hash and the current checkpoint, and the
     key's cosignature of that checkpoint."""
-    async with _decision(ctx, code, actor=actor, action="certify", ip=ip) as step:
+    async with _CERTIFY(ctx, code, actor=actor, ip=ip) as step:
         info, meeting = step.info, step.meeting
         key, tally, checkpoint = await _decision_checks(
             step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
@@ -311,7 +296,7 @@ async def return_result(
     ip: str | None = None,
 ) -> TransitionOut:
     """Officer refuses to certify: a signed return naming the tally, checkpoint and reasons."""
-    async with _decision(ctx, code, actor=actor, action="return", ip=ip) as step:
+    async with _RETURN(ctx, code, actor=actor, ip=ip) as step:
         info = step.info
         key, tally, checkpoint = await _decision_checks(
             step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
@@ -358,21 +343,16 @@ async def return_result(
 # ------------------------------------------------------------------ publish / archive
 
 
+_PUBLISH_RESULT = Transition(
+    "publish the result", "meeting.publish_result", CONVENERS, (MeetingState.CERTIFIED,)
+)
+
+
 async def publish_result(
     ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Publish the certified result on the bulletin (publication entry)."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="publish the result",
-        states=(MeetingState.CERTIFIED,),
-        audit_as="meeting.publish_result",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _PUBLISH_RESULT(ctx, code, actor=actor, ip=ip) as step:
         session, info, meeting = step.session, step.info, step.meeting
         certification = await session.scalar(
             select(Certification).where(
@@ -410,21 +390,16 @@ async def publish_result(
     return step.answer
 
 
+_ARCHIVE_MEETING = Transition(
+    "archive", "meeting.archive", CONVENERS, (MeetingState.PUBLISHED, MeetingState.RETURNED)
+)
+
+
 async def archive(
     ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Archive a published or returned meeting (no log entry: the record is complete)."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="archive",
-        states=(MeetingState.PUBLISHED, MeetingState.RETURNED),
-        audit_as="meeting.archive",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _ARCHIVE_MEETING(ctx, code, actor=actor, ip=ip) as step:
         step.meeting.state = MeetingState.ARCHIVED
         step.meeting.updated_at = ctx.now()
     return step.answer

@@ -14,10 +14,9 @@ from votes.record.entries import (
 )
 from votes.service._common import (
     CONVENERS,
+    Transition,
     ensure_checkpoint,
     load_notice,
-    transition,
-    transition_answer,
 )
 from votes.service._tally import compute_result
 from votes.service.actors import Actor
@@ -33,21 +32,14 @@ from votes.storage.models import (
 __all__ = ["close_meeting", "open_meeting", "tally_meeting"]
 
 
+_OPEN_VOTING = Transition("open", "meeting.open", CONVENERS, (MeetingState.NOTICE,))
+
+
 async def open_meeting(
     ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Open voting (not before ``open_at``); the scheduler calls this with ``actor`` None."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="open",
-        states=(MeetingState.NOTICE,),
-        audit_as="meeting.open",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _OPEN_VOTING(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
         now = ctx.now()
         assert meeting.open_at is not None
@@ -66,21 +58,14 @@ async def open_meeting(
     return step.answer
 
 
+_CLOSE_VOTING = Transition("close", "meeting.close", CONVENERS, (MeetingState.OPEN,))
+
+
 async def close_meeting(
     ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Close voting at ``close_at`` (never before): the closing entry, written once."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="close",
-        states=(MeetingState.OPEN,),
-        audit_as="meeting.close",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _CLOSE_VOTING(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
         now = ctx.now()
         assert meeting.close_at is not None
@@ -103,21 +88,14 @@ async def close_meeting(
     return step.answer
 
 
+_TALLY_VOTES = Transition("tally", "meeting.tally", CONVENERS, (MeetingState.CLOSED,))
+
+
 async def tally_meeting(
     ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Count a closed meeting from its log (votes.tally), sign and log the result, once."""
-    async with transition(
-        ctx,
-        code,
-        actor=actor,
-        roles=CONVENERS,
-        action="tally",
-        states=(MeetingState.CLOSED,),
-        audit_as="meeting.tally",
-        answer=transition_answer,
-        ip=ip,
-    ) as step:
+    async with _TALLY_VOTES(ctx, code, actor=actor, ip=ip) as step:
         session, info, meeting = step.session, step.info, step.meeting
         notice = await load_notice(session, info)
         raw = await get_entries(session, estate_id=meeting.estate_id, meeting_id=meeting.id)

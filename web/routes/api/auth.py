@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from votes.service import accounts
 from votes.service.actors import Actor
@@ -22,6 +22,7 @@ from web.auth import (
     start_session,
 )
 from web.ratelimit import LOGIN_RATE_LIMIT, client_address, login_throttle
+from web.routes.api.meetings import staff_action
 
 __all__ = ["AuthController", "StaffController"]
 
@@ -88,15 +89,16 @@ class StaffController(Controller):
     path = "/"
     tags = ["staff 工作人员"]  # noqa: RUF012
 
-    @post("/staff", summary="Create a staff account (operator)")
-    async def create_staff(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateStaffRequest],
-    ) -> StaffOut:
-        return await accounts.create_staff(ctx, data, ip=client_address(request), actor=actor)
+    create_staff = staff_action(
+        "/staff",
+        accounts.create_staff,
+        name="create_staff",
+        returns=StaffOut,
+        body=CreateStaffRequest,
+        on_meeting=False,
+        status_code=HTTP_201_CREATED,
+        summary="Create a staff account (operator)",
+    )
 
     @get("/audit", summary="Recent audit records of staff actions in the caller's scope")
     async def audit(

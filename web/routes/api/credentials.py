@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.service import credentials
 from votes.service.actors import Actor
@@ -29,7 +29,7 @@ from votes.service.schemas import (
 )
 from votes.storage.models import CredentialRequestState
 from web.ratelimit import client_address
-from web.routes.api.meetings import MeetingCode
+from web.routes.api.meetings import MeetingCode, staff_action
 
 __all__ = ["CredentialController", "CredentialRequestController", "RegisteredKeysOut"]
 
@@ -53,22 +53,18 @@ class CredentialController(Controller):
     path = "/meetings/{code:str}"
     tags = ["credentials 凭证"]  # noqa: RUF012
 
-    @post(
+    issue_letters = staff_action(
         "/letters",
+        credentials.issue_letters,
+        name="issue_letters",
+        returns=LettersOut,
+        status_code=HTTP_201_CREATED,
         summary="Generate a credential for every member (convener); secrets returned ONCE",
         description=(
             "The response holds each member's code and QR URL. The server keeps only the "
             "public keys: print the letters from this response and do not store it."
         ),
     )
-    async def issue_letters(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> LettersOut:
-        return await credentials.issue_letters(ctx, code, ip=client_address(request), actor=actor)
 
     @post("/keys", summary="Register public keys of letters made offline (convener)")
     async def register_keys(

@@ -8,13 +8,16 @@ code (409 ``invalid_transition``, ``too_early``, 403 ``role_forbidden``; 404
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery, JSONBody, PathParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.service import meetings
 from votes.service.actors import Actor
@@ -34,7 +37,13 @@ from votes.service.schemas import (
 )
 from web.ratelimit import client_address
 
-__all__ = ["CosignRequest", "MeetingController", "MeetingLifecycleController"]
+__all__ = [
+    "CosignRequest",
+    "MeetingCode",
+    "MeetingController",
+    "MeetingLifecycleController",
+    "staff_action",
+]
 
 MeetingCode = Annotated[
     str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -49,19 +58,73 @@ class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
+def staff_action(
+    path: str,
+    use_case: Callable[..., Awaitable[Any]],
+    *,
+    name: str,
+    returns: type[Any] = TransitionOut,
+    body: type[Any] | None = None,
+    on_meeting: bool = True,
+    status_code: int = HTTP_200_OK,
+    **options: Any,
+) -> HTTPRouteHandler:
+    """``POST <path>``: staff call ``use_case(ctx[, code][, data], actor=…, ip=…)``.
+
+    For the handlers that do just that. ``name`` is the handler's name (it makes
+    the operation id), ``returns`` the answer's type, ``body`` the JSON body's
+    type if there is one, ``on_meeting`` whether the path names the meeting
+    (``{code}``); ``options`` go to :func:`litestar.post`.
+    """
+
+    async def handler(
+        self: Controller,
+        *,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode = "",
+        data: Any = None,
+    ) -> Any:
+        given = ((code,) if on_meeting else ()) + (() if body is None else (data,))
+        return await use_case(ctx, *given, actor=actor, ip=client_address(request))
+
+    # Litestar reads the parameters from the signature: it shows those taken, as
+    # required (the defaults only serve the parameters left out).
+    unused = {"code"} if not on_meeting else set()
+    if body is None:
+        unused.add("data")
+    else:
+        handler.__annotations__["data"] = JSONBody[body]  # type: ignore[misc,valid-type]
+    signature = inspect.signature(handler)
+    handler.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(default=inspect.Parameter.empty) if p.name in ("code", "data") else p
+            for p in signature.parameters.values()
+            if p.name not in unused
+        ]
+    )
+    for parameter in unused:
+        del handler.__annotations__[parameter]
+    handler.__name__ = handler.__qualname__ = name
+    handler.__annotations__["return"] = returns
+    return post(path, status_code=status_code, **options)(handler)
+
+
 class MeetingController(Controller):
     path = "/meetings"
     tags = ["meetings 会议"]  # noqa: RUF012
 
-    @post("/", summary="Create a draft meeting (convener of the estate)")
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateMeetingRequest],
-    ) -> MeetingOut:
-        return await meetings.create_draft(ctx, data, ip=client_address(request), actor=actor)
+    create = staff_action(
+        "/",
+        meetings.create_draft,
+        name="create",
+        returns=MeetingOut,
+        body=CreateMeetingRequest,
+        on_meeting=False,
+        status_code=HTTP_201_CREATED,
+        summary="Create a draft meeting (convener of the estate)",
+    )
 
     @get("/", summary="Meetings of the estates in the caller's scope")
     async def list_meetings(
@@ -96,16 +159,15 @@ class MeetingController(Controller):
     ) -> MeetingOut:
         return await meetings.update_draft(ctx, code, data, ip=client_address(request), actor=actor)
 
-    @post("/{code:str}/motions", summary="Add a motion to a draft (convener)")
-    async def add_motion(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[MotionIn],
-    ) -> MeetingOut:
-        return await meetings.add_motion(ctx, code, data, ip=client_address(request), actor=actor)
+    add_motion = staff_action(
+        "/{code:str}/motions",
+        meetings.add_motion,
+        name="add_motion",
+        returns=MeetingOut,
+        body=MotionIn,
+        status_code=HTTP_201_CREATED,
+        summary="Add a motion to a draft (convener)",
+    )
 
     @delete(
         "/{code:str}/motions/{motion_id:str}",
@@ -165,107 +227,52 @@ class MeetingLifecycleController(Controller):
     path = "/meetings/{code:str}"
     tags = ["lifecycle 会议流程"]  # noqa: RUF012
 
-    @post("/submit", status_code=HTTP_200_OK, summary="draft → submitted (convener)")
-    async def submit(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.submit(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/approve", status_code=HTTP_200_OK, summary="submitted → approved (officer signature)")
-    async def approve(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ApproveRequest],
-    ) -> TransitionOut:
-        return await meetings.approve(ctx, code, data, ip=client_address(request), actor=actor)
-
-    @post("/notice", status_code=HTTP_200_OK, summary="approved → notice (convener)")
-    async def notice(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.publish_notice(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/open", status_code=HTTP_200_OK, summary="notice → open, not before open_at")
-    async def open_voting(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.open_meeting(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/close", status_code=HTTP_200_OK, summary="open → closed, not before close_at")
-    async def close_voting(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.close_meeting(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/tally", status_code=HTTP_200_OK, summary="closed → tallied")
-    async def tally(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.tally_meeting(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/certify", status_code=HTTP_200_OK, summary="tallied → certified (officer signature)")
-    async def certify(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[CertifyRequest],
-    ) -> TransitionOut:
-        return await meetings.certify(ctx, code, data, ip=client_address(request), actor=actor)
-
-    @post("/return", status_code=HTTP_200_OK, summary="tallied → returned (officer signature)")
-    async def return_result(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReturnRequest],
-    ) -> TransitionOut:
-        return await meetings.return_result(
-            ctx, code, data, ip=client_address(request), actor=actor
-        )
-
-    @post("/publish", status_code=HTTP_200_OK, summary="certified → published (convener)")
-    async def publish(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.publish_result(ctx, code, ip=client_address(request), actor=actor)
-
-    @post("/archive", status_code=HTTP_200_OK, summary="published → archived")
-    async def archive(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.archive(ctx, code, ip=client_address(request), actor=actor)
+    submit = staff_action(
+        "/submit", meetings.submit, name="submit", summary="draft → submitted (convener)"
+    )
+    approve = staff_action(
+        "/approve",
+        meetings.approve,
+        name="approve",
+        body=ApproveRequest,
+        summary="submitted → approved (officer signature)",
+    )
+    notice = staff_action(
+        "/notice", meetings.publish_notice, name="notice", summary="approved → notice (convener)"
+    )
+    open_voting = staff_action(
+        "/open",
+        meetings.open_meeting,
+        name="open_voting",
+        summary="notice → open, not before open_at",
+    )
+    close_voting = staff_action(
+        "/close",
+        meetings.close_meeting,
+        name="close_voting",
+        summary="open → closed, not before close_at",
+    )
+    tally = staff_action("/tally", meetings.tally_meeting, name="tally", summary="closed → tallied")
+    certify = staff_action(
+        "/certify",
+        meetings.certify,
+        name="certify",
+        body=CertifyRequest,
+        summary="tallied → certified (officer signature)",
+    )
+    return_result = staff_action(
+        "/return",
+        meetings.return_result,
+        name="return_result",
+        body=ReturnRequest,
+        summary="tallied → returned (officer signature)",
+    )
+    publish = staff_action(
+        "/publish",
+        meetings.publish_result,
+        name="publish",
+        summary="certified → published (convener)",
+    )
+    archive = staff_action(
+        "/archive", meetings.archive, name="archive", summary="published → archived"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.service import objections
 from votes.service.actors import Actor
@@ -22,7 +22,7 @@ from votes.service.schemas import (
 )
 from web.auth import SKIP_SESSION
 from web.ratelimit import CredentialLimiter, client_address, signed_member_key
-from web.routes.api.meetings import MeetingCode
+from web.routes.api.meetings import MeetingCode, staff_action
 
 __all__ = ["ObjectionController"]
 
@@ -59,18 +59,15 @@ class ObjectionController(Controller):
             await ballot_limiter.signed(member, hashlib.sha256(data.body.encode()).digest())
         return await objections.file_member_objection(ctx, code, data)
 
-    @post("/staff", summary="An objection recorded by staff (in scope)")
-    async def file_staff(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[StaffObjectionRequest],
-    ) -> ObjectionOut:
-        return await objections.file_staff_objection(
-            ctx, code, data, ip=client_address(request), actor=actor
-        )
+    file_staff = staff_action(
+        "/staff",
+        objections.file_staff_objection,
+        name="file_staff",
+        returns=ObjectionOut,
+        body=StaffObjectionRequest,
+        status_code=HTTP_201_CREATED,
+        summary="An objection recorded by staff (in scope)",
+    )
 
     @get("/", summary="The meeting's objections (staff in scope)")
     async def list_all(

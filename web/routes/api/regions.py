@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.params import FromPath, MultipartBody
+from litestar.status_codes import HTTP_201_CREATED
 
 from votes.service import regions
 from votes.service.actors import Actor
@@ -21,6 +22,7 @@ from votes.service.schemas import (
     RosterImportOut,
 )
 from web.ratelimit import client_address
+from web.routes.api.meetings import staff_action
 
 __all__ = ["RegionController"]
 
@@ -32,15 +34,16 @@ class RegionController(Controller):
     path = "/"
     tags = ["regions 区域与小区"]  # noqa: RUF012
 
-    @post("/regions", summary="Create a city, district or subdistrict (operator)")
-    async def create_region(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateRegionRequest],
-    ) -> RegionOut:
-        return await regions.create_region(ctx, data, ip=client_address(request), actor=actor)
+    create_region = staff_action(
+        "/regions",
+        regions.create_region,
+        name="create_region",
+        returns=RegionOut,
+        body=CreateRegionRequest,
+        on_meeting=False,
+        status_code=HTTP_201_CREATED,
+        summary="Create a city, district or subdistrict (operator)",
+    )
 
     @get("/regions", summary="All regions (staff)")
     async def list_regions(
@@ -48,15 +51,16 @@ class RegionController(Controller):
     ) -> list[RegionOut]:
         return await regions.list_regions(ctx)
 
-    @post("/estates", summary="Create an estate in a subdistrict (operator)")
-    async def create_estate(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateEstateRequest],
-    ) -> EstateOut:
-        return await regions.create_estate(ctx, data, ip=client_address(request), actor=actor)
+    create_estate = staff_action(
+        "/estates",
+        regions.create_estate,
+        name="create_estate",
+        returns=EstateOut,
+        body=CreateEstateRequest,
+        on_meeting=False,
+        status_code=HTTP_201_CREATED,
+        summary="Create an estate in a subdistrict (operator)",
+    )
 
     @get("/estates", summary="The estates in the caller's scope")
     async def list_estates(
