@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from votes.service import accounts
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
-from votes.service.schemas import AuditOut, CreateStaffRequest, LoginRequest, StaffOut
+from votes.service.schemas import AuditOut, LoginRequest, StaffOut
 from web.auth import (
     CSRF_EXEMPT,
     CSRF_HEADER,
@@ -22,7 +22,7 @@ from web.auth import (
     start_session,
 )
 from web.ratelimit import LOGIN_RATE_LIMIT, client_address, login_throttle
-from web.routes.api.meetings import staff_action
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["AuthController", "StaffController"]
 
@@ -78,24 +78,18 @@ class AuthController(Controller):
             await accounts.audit(ctx, "logout", ip=client_address(request), actor=maybe_actor)
         end_session(request)
 
-    @get("/me", summary="The logged-in staff account")
-    async def me(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> StaffOut:
-        return await accounts.staff_info(ctx, actor=actor)
+    me = staff_handler(
+        "/me", accounts.staff_info, route=get, name="me", summary="The logged-in staff account"
+    )
 
 
 class StaffController(Controller):
     path = "/"
     tags = ["staff 工作人员"]  # noqa: RUF012
 
-    create_staff = staff_action(
+    create_staff = staff_handler(
         "/staff",
         accounts.create_staff,
-        name="create_staff",
-        returns=StaffOut,
-        body=CreateStaffRequest,
-        on_meeting=False,
         status_code=HTTP_201_CREATED,
         summary="Create a staff account (operator)",
     )

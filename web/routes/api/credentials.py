@@ -20,7 +20,6 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
     CredentialRequestOut,
-    LettersOut,
     PendingReplacementOut,
     RefuseCredentialChangeRequest,
     RegisterKeysRequest,
@@ -29,7 +28,7 @@ from votes.service.schemas import (
 )
 from votes.storage.models import CredentialRequestState
 from web.ratelimit import client_address
-from web.routes.api.meetings import MeetingCode, staff_action
+from web.routes.api.meetings import MeetingCode, staff_handler
 
 __all__ = ["CredentialController", "CredentialRequestController", "RegisteredKeysOut"]
 
@@ -53,11 +52,9 @@ class CredentialController(Controller):
     path = "/meetings/{code:str}"
     tags = ["credentials 凭证"]  # noqa: RUF012
 
-    issue_letters = staff_action(
+    issue_letters = staff_handler(
         "/letters",
         credentials.issue_letters,
-        name="issue_letters",
-        returns=LettersOut,
         status_code=HTTP_201_CREATED,
         summary="Generate a credential for every member (convener); secrets returned ONCE",
         description=(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
@@ -23,16 +23,8 @@ from votes.service import meetings
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
-    ApprovalRequestOut,
-    ApproveRequest,
-    CertificationRequestOut,
-    CertifyRequest,
     CheckpointOut,
-    CreateMeetingRequest,
     MeetingOut,
-    MotionIn,
-    ReturnRequest,
-    TransitionOut,
     UpdateMeetingRequest,
 )
 from web.ratelimit import client_address
@@ -42,7 +34,7 @@ __all__ = [
     "MeetingCode",
     "MeetingController",
     "MeetingLifecycleController",
-    "staff_action",
+    "staff_handler",
 ]
 
 MeetingCode = Annotated[
@@ -58,24 +50,30 @@ class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
-def staff_action(
+def staff_handler(
     path: str,
     use_case: Callable[..., Awaitable[Any]],
     *,
-    name: str,
-    returns: type[Any] = TransitionOut,
-    body: type[Any] | None = None,
-    on_meeting: bool = True,
+    route: type[HTTPRouteHandler] = post,
+    name: str | None = None,
     status_code: int = HTTP_200_OK,
     **options: Any,
 ) -> HTTPRouteHandler:
-    """``POST <path>``: staff call ``use_case(ctx[, code][, data], actor=…, ip=…)``.
+    """``POST <path>`` (or ``route``): staff call ``use_case(ctx[, code][, data], actor=…)``.
 
-    For the handlers that do just that. ``name`` is the handler's name (it makes
-    the operation id), ``returns`` the answer's type, ``body`` the JSON body's
-    type if there is one, ``on_meeting`` whether the path names the meeting
-    (``{code}``); ``options`` go to :func:`litestar.post`.
+    For the handlers that do just that, read off the use case: it takes the
+    meeting's ``code`` if its second parameter is named so, the JSON body if it
+    has one more positional parameter (of that type), the client's address if it
+    has an ``ip`` parameter, and answers with its return type. ``name`` is the
+    handler's name (it makes the operation id; by default the use case's);
+    ``options`` go to the route decorator.
     """
+    hints = get_type_hints(use_case)
+    taken = list(inspect.signature(use_case).parameters.values())[1:]
+    with_ip = any(p.name == "ip" for p in taken)
+    positional = [p.name for p in taken if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    on_meeting = positional[:1] == ["code"]
+    body: type[Any] | None = hints[positional[-1]] if len(positional) > on_meeting else None
 
     async def handler(
         self: Controller,
@@ -87,7 +85,9 @@ def staff_action(
         data: Any = None,
     ) -> Any:
         given = ((code,) if on_meeting else ()) + (() if body is None else (data,))
-        return await use_case(ctx, *given, actor=actor, ip=client_address(request))
+        if with_ip:
+            return await use_case(ctx, *given, actor=actor, ip=client_address(request))
+        return await use_case(ctx, *given, actor=actor)
 
     # Litestar reads the parameters from the signature: it shows those taken, as
     # required (the defaults only serve the parameters left out).
@@ -106,22 +106,19 @@ def staff_action(
     )
     for parameter in unused:
         del handler.__annotations__[parameter]
-    handler.__name__ = handler.__qualname__ = name
-    handler.__annotations__["return"] = returns
-    return post(path, status_code=status_code, **options)(handler)
+    handler.__name__ = handler.__qualname__ = name or use_case.__name__
+    handler.__annotations__["return"] = hints["return"]
+    return route(path, status_code=status_code, **options)(handler)
 
 
 class MeetingController(Controller):
     path = "/meetings"
     tags = ["meetings 会议"]  # noqa: RUF012
 
-    create = staff_action(
+    create = staff_handler(
         "/",
         meetings.create_draft,
         name="create",
-        returns=MeetingOut,
-        body=CreateMeetingRequest,
-        on_meeting=False,
         status_code=HTTP_201_CREATED,
         summary="Create a draft meeting (convener of the estate)",
     )
@@ -159,12 +156,9 @@ class MeetingController(Controller):
     ) -> MeetingOut:
         return await meetings.update_draft(ctx, code, data, ip=client_address(request), actor=actor)
 
-    add_motion = staff_action(
+    add_motion = staff_handler(
         "/{code:str}/motions",
         meetings.add_motion,
-        name="add_motion",
-        returns=MeetingOut,
-        body=MotionIn,
         status_code=HTTP_201_CREATED,
         summary="Add a motion to a draft (convener)",
     )
@@ -186,17 +180,18 @@ class MeetingController(Controller):
             ctx, code, motion_id, ip=client_address(request), actor=actor
         )
 
-    @get("/{code:str}/approval", summary="What an officer signs to approve (officer)")
-    async def approval_request(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> ApprovalRequestOut:
-        return await meetings.approval_request(ctx, code, actor=actor)
-
-    @get("/{code:str}/certification", summary="What an officer signs to certify (officer)")
-    async def certification_request(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> CertificationRequestOut:
-        return await meetings.certification_request(ctx, code, actor=actor)
+    approval_request = staff_handler(
+        "/{code:str}/approval",
+        meetings.approval_request,
+        route=get,
+        summary="What an officer signs to approve (officer)",
+    )
+    certification_request = staff_handler(
+        "/{code:str}/certification",
+        meetings.certification_request,
+        route=get,
+        summary="What an officer signs to certify (officer)",
+    )
 
     @post(
         "/{code:str}/cosignatures",
@@ -227,52 +222,44 @@ class MeetingLifecycleController(Controller):
     path = "/meetings/{code:str}"
     tags = ["lifecycle 会议流程"]  # noqa: RUF012
 
-    submit = staff_action(
-        "/submit", meetings.submit, name="submit", summary="draft → submitted (convener)"
-    )
-    approve = staff_action(
+    submit = staff_handler("/submit", meetings.submit, summary="draft → submitted (convener)")
+    approve = staff_handler(
         "/approve",
         meetings.approve,
-        name="approve",
-        body=ApproveRequest,
         summary="submitted → approved (officer signature)",
     )
-    notice = staff_action(
+    notice = staff_handler(
         "/notice", meetings.publish_notice, name="notice", summary="approved → notice (convener)"
     )
-    open_voting = staff_action(
+    open_voting = staff_handler(
         "/open",
         meetings.open_meeting,
         name="open_voting",
         summary="notice → open, not before open_at",
     )
-    close_voting = staff_action(
+    close_voting = staff_handler(
         "/close",
         meetings.close_meeting,
         name="close_voting",
         summary="open → closed, not before close_at",
     )
-    tally = staff_action("/tally", meetings.tally_meeting, name="tally", summary="closed → tallied")
-    certify = staff_action(
+    tally = staff_handler(
+        "/tally", meetings.tally_meeting, name="tally", summary="closed → tallied"
+    )
+    certify = staff_handler(
         "/certify",
         meetings.certify,
-        name="certify",
-        body=CertifyRequest,
         summary="tallied → certified (officer signature)",
     )
-    return_result = staff_action(
+    return_result = staff_handler(
         "/return",
         meetings.return_result,
-        name="return_result",
-        body=ReturnRequest,
         summary="tallied → returned (officer signature)",
     )
-    publish = staff_action(
+    publish = staff_handler(
         "/publish",
         meetings.publish_result,
         name="publish",
         summary="certified → published (convener)",
     )
-    archive = staff_action(
-        "/archive", meetings.archive, name="archive", summary="published → archived"
-    )
+    archive = staff_handler("/archive", meetings.archive, summary="published → archived")

@@ -18,11 +18,10 @@ from votes.service.schemas import (
     AnswerObjectionRequest,
     MemberObjectionRequest,
     ObjectionOut,
-    StaffObjectionRequest,
 )
 from web.auth import SKIP_SESSION
 from web.ratelimit import CredentialLimiter, client_address, signed_member_key
-from web.routes.api.meetings import MeetingCode, staff_action
+from web.routes.api.meetings import MeetingCode, staff_handler
 
 __all__ = ["ObjectionController"]
 
@@ -59,21 +58,21 @@ class ObjectionController(Controller):
             await ballot_limiter.signed(member, hashlib.sha256(data.body.encode()).digest())
         return await objections.file_member_objection(ctx, code, data)
 
-    file_staff = staff_action(
+    file_staff = staff_handler(
         "/staff",
         objections.file_staff_objection,
         name="file_staff",
-        returns=ObjectionOut,
-        body=StaffObjectionRequest,
         status_code=HTTP_201_CREATED,
         summary="An objection recorded by staff (in scope)",
     )
 
-    @get("/", summary="The meeting's objections (staff in scope)")
-    async def list_all(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> list[ObjectionOut]:
-        return await objections.list_objections(ctx, code, actor=actor)
+    list_all = staff_handler(
+        "/",
+        objections.list_objections,
+        route=get,
+        name="list_all",
+        summary="The meeting's objections (staff in scope)",
+    )
 
     @post(
         "/{objection_id:uuid}/answer",

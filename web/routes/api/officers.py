@@ -15,6 +15,7 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import OfficerKeyOut, OfficerKeyRequest
 from web.ratelimit import client_address
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["OfficerKeyController"]
 
@@ -35,11 +36,13 @@ class OfficerKeyController(Controller):
             ctx, data.public_key, data.name, ip=client_address(request), actor=actor
         )
 
-    @get("/", summary="Officer keys (an officer sees their own; an operator all)")
-    async def list_keys(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> list[OfficerKeyOut]:
-        return await accounts.list_officer_keys(ctx, actor=actor)
+    list_keys = staff_handler(
+        "/",
+        accounts.list_officer_keys,
+        route=get,
+        name="list_keys",
+        summary="Officer keys (an officer sees their own; an operator all)",
+    )
 
     @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")
     async def revoke(

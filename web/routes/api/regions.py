@@ -15,14 +15,12 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Invalid
 from votes.service.schemas import (
-    CreateEstateRequest,
-    CreateRegionRequest,
     EstateOut,
     RegionOut,
     RosterImportOut,
 )
 from web.ratelimit import client_address
-from web.routes.api.meetings import staff_action
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["RegionController"]
 
@@ -34,13 +32,9 @@ class RegionController(Controller):
     path = "/"
     tags = ["regions 区域与小区"]  # noqa: RUF012
 
-    create_region = staff_action(
+    create_region = staff_handler(
         "/regions",
         regions.create_region,
-        name="create_region",
-        returns=RegionOut,
-        body=CreateRegionRequest,
-        on_meeting=False,
         status_code=HTTP_201_CREATED,
         summary="Create a city, district or subdistrict (operator)",
     )
@@ -51,22 +45,16 @@ class RegionController(Controller):
     ) -> list[RegionOut]:
         return await regions.list_regions(ctx)
 
-    create_estate = staff_action(
+    create_estate = staff_handler(
         "/estates",
         regions.create_estate,
-        name="create_estate",
-        returns=EstateOut,
-        body=CreateEstateRequest,
-        on_meeting=False,
         status_code=HTTP_201_CREATED,
         summary="Create an estate in a subdistrict (operator)",
     )
 
-    @get("/estates", summary="The estates in the caller's scope")
-    async def list_estates(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> list[EstateOut]:
-        return await regions.list_estates(ctx, actor=actor)
+    list_estates = staff_handler(
+        "/estates", regions.list_estates, route=get, summary="The estates in the caller's scope"
+    )
 
     @get("/estates/{estate_id:int}", summary="One estate (in scope)")
     async def get_estate(
