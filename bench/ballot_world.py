@@ -20,7 +20,7 @@ from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service import accounts, credentials, meetings, regions
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
-from votes.service.demo import note_body, officer_approves, shifted
+from votes.service.demo import note_body, officer_approves, shifted, staff_actor
 from votes.service.scheduler import run_due
 from votes.service.schemas import (
     CertifyRequest,
@@ -79,20 +79,10 @@ async def seed_open_meeting(
     password = secrets.token_urlsafe(12)
 
     async def staff(name: str, role: StaffRole, **scopes: list[int]) -> Actor:
-        out = await accounts.create_staff(
-            past,
-            CreateStaffRequest(
-                username=f"{name}-{tag}", password=password, role=role, display_name=name, **scopes
-            ),
-            actor=None,
+        request = CreateStaffRequest(
+            username=f"{name}-{tag}", password=password, role=role, display_name=name, **scopes
         )
-        return Actor(
-            staff_id=out.id,
-            username=f"{name}-{tag}",
-            role=role,
-            estate_ids=frozenset(scopes.get("estate_ids", [])),
-            subdistrict_ids=frozenset(scopes.get("subdistrict_ids", [])),
-        )
+        return await staff_actor(past, request, actor=None)
 
     operator = await staff("operator", StaffRole.OPERATOR)
     parent: int | None = None

@@ -35,6 +35,7 @@ from votes.service._common import (
     CONVENERS,
     OFFICERS,
     MeetingInfo,
+    Step,
     Transition,
     append,
     find_meeting,
@@ -324,18 +325,11 @@ async def _request_out(
 
 
 async def _new_request(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    info: MeetingInfo,
-    member_id: str,
-    *,
-    actor: Actor,
-    kind: CredentialChangeKind,
-    new_key: bytes | None,
-    reason: str,
-    request_sha256: str,
+    step: Step, member_id: str, *, actor: Actor, new_key: bytes | None, reason: str, sha256: str
 ) -> CredentialRequest:
-    """Store a pending change of ``member_id``'s active credential (one at a time)."""
+    """Store a pending change of ``member_id``'s active credential (one at a time): its
+    replacement by ``new_key``, or without one its revocation; the step audits it."""
+    session, info = step.session, step.info
     old = await _active(session, info, member_id)
     pending = await session.scalar(
         select(CredentialRequest.id).where(
@@ -357,17 +351,18 @@ async def _new_request(
         id=uuid.uuid4(),
         meeting_id=info.meeting.id,
         member_id=member_id,
-        kind=kind,
+        kind=CredentialChangeKind.REVOKE if new_key is None else CredentialChangeKind.REPLACE,
         old_key=old.public_key,
         new_key=new_key,
         reason=reason,
-        request_hash=bytes.fromhex(request_sha256),
+        request_hash=bytes.fromhex(sha256),
         state=CredentialRequestState.PENDING,
         requested_by=actor.staff_id,
-        requested_at=ctx.now(),
+        requested_at=step.ctx.now(),
     )
     session.add(request)
     await session.flush()
+    step.details = {"member": member_id, "request": str(request.id)}
     return request
 
 
@@ -400,17 +395,8 @@ async def request_replacement(
         assert member is not None  # an active credential belongs to a roster member
         letter, raw = _letter(ctx, info, member)
         request = await _new_request(
-            ctx,
-            session,
-            info,
-            member_id,
-            actor=actor,
-            kind=CredentialChangeKind.REPLACE,
-            new_key=raw,
-            reason=reason,
-            request_sha256=request_sha256,
+            step, member_id, actor=actor, new_key=raw, reason=reason, sha256=request_sha256
         )
-        step.details = {"member": member_id, "request": str(request.id)}
         return PendingReplacementOut(
             request=await _request_out(session, info.meeting, request), letter=letter
         )
@@ -434,17 +420,8 @@ async def request_revocation(
     """Request revoking a member's credential without a replacement (pending the officer)."""
     async with _REQUEST_REVOKE(ctx, code, actor=actor, ip=ip) as step:
         request = await _new_request(
-            ctx,
-            step.session,
-            step.info,
-            member_id,
-            actor=actor,
-            kind=CredentialChangeKind.REVOKE,
-            new_key=None,
-            reason=reason,
-            request_sha256=request_sha256,
+            step, member_id, actor=actor, new_key=None, reason=reason, sha256=request_sha256
         )
-        step.details = {"member": member_id, "request": str(request.id)}
         return await _request_out(step.session, step.meeting, request)
 
 

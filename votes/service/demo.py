@@ -43,6 +43,7 @@ __all__ = [
     "officer_approves",
     "seed_demo",
     "shifted",
+    "staff_actor",
 ]
 
 DEMO_ESTATE = "华府小区 Huafu Estate"
@@ -98,17 +99,18 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
     past = shifted(ctx, start)
     passwords = {role: secrets.token_urlsafe(9) for role in StaffRole}
 
-    operator_out = await accounts.create_staff(
-        past,
-        CreateStaffRequest(
-            username="operator",
-            password=passwords[StaffRole.OPERATOR],
-            role=StaffRole.OPERATOR,
-            display_name="平台管理员 Operator",
-        ),
-        actor=None,
+    def account(role: StaffRole, display_name: str, **scopes: list[int]) -> CreateStaffRequest:
+        return CreateStaffRequest(
+            username=role.value,
+            password=passwords[role],
+            role=role,
+            display_name=display_name,
+            **scopes,
+        )
+
+    operator = await staff_actor(
+        past, account(StaffRole.OPERATOR, "平台管理员 Operator"), actor=None
     )
-    operator = Actor(staff_id=operator_out.id, username="operator", role=StaffRole.OPERATOR)
     city = await regions.create_region(
         past, CreateRegionRequest(level=RegionLevel.CITY, name="示范市 Demo City"), actor=operator
     )
@@ -129,39 +131,15 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
     estate = await regions.create_estate(
         past, CreateEstateRequest(subdistrict_id=subdistrict.id, name=DEMO_ESTATE), actor=operator
     )
-    convener_out = await accounts.create_staff(
+    convener = await staff_actor(
         past,
-        CreateStaffRequest(
-            username="convener",
-            password=passwords[StaffRole.CONVENER],
-            role=StaffRole.CONVENER,
-            display_name="业委会 Convener",
-            estate_ids=[estate.id],
-        ),
+        account(StaffRole.CONVENER, "业委会 Convener", estate_ids=[estate.id]),
         actor=operator,
     )
-    officer_out = await accounts.create_staff(
+    officer = await staff_actor(
         past,
-        CreateStaffRequest(
-            username="officer",
-            password=passwords[StaffRole.OFFICER],
-            role=StaffRole.OFFICER,
-            display_name="街道办 Officer",
-            subdistrict_ids=[subdistrict.id],
-        ),
+        account(StaffRole.OFFICER, "街道办 Officer", subdistrict_ids=[subdistrict.id]),
         actor=operator,
-    )
-    convener = Actor(
-        staff_id=convener_out.id,
-        username="convener",
-        role=StaffRole.CONVENER,
-        estate_ids=frozenset({estate.id}),
-    )
-    officer = Actor(
-        staff_id=officer_out.id,
-        username="officer",
-        role=StaffRole.OFFICER,
-        subdistrict_ids=frozenset({subdistrict.id}),
     )
     officer_key = SigningKey.generate()
     await accounts.enrol_officer_key(
@@ -226,6 +204,20 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
         opened_at=now,
         close_at=close_at,
         notes=(f"meeting state after seeding: {opened.state.value}",),
+    )
+
+
+async def staff_actor(
+    ctx: ServiceContext, request: CreateStaffRequest, *, actor: Actor | None
+) -> Actor:
+    """Create the staff account ``request`` and return it as the actor it acts as."""
+    out = await accounts.create_staff(ctx, request, actor=actor)
+    return Actor(
+        staff_id=out.id,
+        username=request.username,
+        role=request.role,
+        estate_ids=frozenset(request.estate_ids),
+        subdistrict_ids=frozenset(request.subdistrict_ids),
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crypto.signing import Domain
 from votes.record.entries import (
     CertificationEntry,
-    Entry,
     TallyEntry,
     certification_body,
     certification_entry,
@@ -180,14 +179,19 @@ async def _record_decision(
     checkpoint: Checkpoint,
     cosignature: str,
     signature: bytes,
-    decision: CertificationDecision,
     reason: str | None,
     now: datetime,
-    entry: Callable[[int], Entry],
 ) -> None:
-    """The officer's decision on a tally, certified or returned: the key's cosignature of the
-    checkpoint, the signed log entry, the certification row, the new state and the audit."""
+    """The officer's decision on a tally, certified or (with the ``reason``) returned: the
+    key's cosignature of the checkpoint, the signed log entry, the certification row, the
+    new state and the audit."""
     ctx, session, info, meeting = step.ctx, step.session, step.info, step.meeting
+    decision = CertificationDecision.CERTIFIED if reason is None else CertificationDecision.RETURNED
+    make = (
+        partial(certification_entry)
+        if reason is None
+        else partial(return_entry, reason=hashlib.sha256(reason.encode()).hexdigest())
+    )
     await cosign(
         ctx,
         session,
@@ -197,7 +201,19 @@ async def _record_decision(
         line=cosignature,
         kind=CosignatureKind.CERTIFICATION,
     )
-    await step.append(entry)
+    await step.append(
+        lambda i: make(
+            meeting=info.meeting_id,
+            index=i,
+            time=now,
+            officer=key.note_name,
+            key_id=key.note_key_id.hex(),
+            tally=entry_hash(tally).hex(),
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
+            signature=signature,
+        )
+    )
     session.add(
         Certification(
             estate_id=meeting.estate_id,
@@ -269,20 +285,8 @@ async def certify(
             checkpoint=checkpoint,
             cosignature=request.cosignature,
             signature=signature,
-            decision=CertificationDecision.CERTIFIED,
             reason=None,
             now=now,
-            entry=lambda i: certification_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                officer=key.note_name,
-                key_id=key.note_key_id.hex(),
-                tally=tally_hash,
-                size=checkpoint.size,
-                root=root,
-                signature=signature,
-            ),
         )
     return step.answer
 
@@ -321,21 +325,8 @@ async def return_result(
             checkpoint=checkpoint,
             cosignature=request.cosignature,
             signature=signature,
-            decision=CertificationDecision.RETURNED,
             reason=request.reason,
             now=now,
-            entry=lambda i: return_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                officer=key.note_name,
-                key_id=key.note_key_id.hex(),
-                tally=tally_hash,
-                size=checkpoint.size,
-                root=root,
-                reason=reason,
-                signature=signature,
-            ),
         )
     return step.answer
 
