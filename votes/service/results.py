@@ -201,19 +201,10 @@ async def _record_decision(
         line=cosignature,
         kind=CosignatureKind.CERTIFICATION,
     )
-    await step.append(
-        lambda i: make(
-            meeting=info.meeting_id,
-            index=i,
-            time=now,
-            officer=key.note_name,
-            key_id=key.note_key_id.hex(),
-            tally=entry_hash(tally).hex(),
-            size=checkpoint.size,
-            root=checkpoint.root.hex(),
-            signature=signature,
-        )
-    )
+    # The entry names the officer's key and signature, the tally and the checkpoint signed.
+    signed = partial(make, officer=key.note_name, key_id=key.note_key_id.hex(), signature=signature)
+    decided = partial(signed, meeting=info.meeting_id, time=now, tally=entry_hash(tally).hex())
+    await step.append(lambda i: decided(index=i, size=checkpoint.size, root=checkpoint.root.hex()))
     session.add(
         Certification(
             estate_id=meeting.estate_id,

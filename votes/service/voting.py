@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from votes.record.entries import (
@@ -24,65 +26,70 @@ from votes.service.context import ServiceContext
 from votes.service.errors import Conflict
 from votes.service.schemas import TransitionOut
 from votes.storage import get_entries, get_root
-from votes.storage.models import (
-    MeetingState,
-    TallyRecord,
-)
+from votes.storage.models import Meeting, MeetingState, TallyRecord
 
 __all__ = ["close_meeting", "open_meeting", "tally_meeting"]
 
 
+#: The instant a step is due at: the refusal before it says so (zh) and what voting does then.
+_DUE = {
+    "open_at": ("投票尚未开始（开始时间 {}）", "opens"),
+    "close_at": ("投票截止时间未到（{}）", "closes"),
+}
+
+
+def _due(ctx: ServiceContext, meeting: Meeting, name: str) -> datetime:
+    """Now, refusing (409 ``too_early``) before the meeting's instant ``name``."""
+    now = ctx.now()
+    instant = getattr(meeting, name)
+    assert instant is not None
+    if now < instant:
+        zh, verb = _DUE[name]
+        raise Conflict(
+            "too_early",
+            zh.format(instant.isoformat()),
+            f"voting {verb} at {instant.isoformat()}; it is {now.isoformat()}",
+            details={name: instant.isoformat()},
+        )
+    return now
+
+
 _OPEN_VOTING = Transition("open", "meeting.open", CONVENERS, (MeetingState.NOTICE,))
+_CLOSE_VOTING = Transition("close", "meeting.close", CONVENERS, (MeetingState.OPEN,))
 
 
 async def open_meeting(
     ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Open voting (not before ``open_at``); the scheduler calls this with ``actor`` None."""
-    async with _OPEN_VOTING(ctx, code, actor=actor, ip=ip) as step:
-        meeting = step.meeting
-        now = ctx.now()
-        assert meeting.open_at is not None
-        assert meeting.close_at is not None
-        if now < meeting.open_at:
-            raise Conflict(
-                "too_early",
-                f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
-                f"voting opens at {meeting.open_at.isoformat()}; it is {now.isoformat()}",
-                details={"open_at": meeting.open_at.isoformat()},
-            )
-        await step.append(lambda i: open_entry(meeting=step.info.meeting_id, index=i, time=now))
-        meeting.state = MeetingState.OPEN
-        meeting.updated_at = now
-        step.details = {"index": step.index}
-    return step.answer
-
-
-_CLOSE_VOTING = Transition("close", "meeting.close", CONVENERS, (MeetingState.OPEN,))
+    return await _on_time(ctx, code, opening=True, actor=actor, ip=ip)
 
 
 async def close_meeting(
     ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Close voting at ``close_at`` (never before): the closing entry, written once."""
-    async with _CLOSE_VOTING(ctx, code, actor=actor, ip=ip) as step:
+    return await _on_time(ctx, code, opening=False, actor=actor, ip=ip)
+
+
+async def _on_time(
+    ctx: ServiceContext, code: str, *, opening: bool, actor: Actor | None, ip: str | None
+) -> TransitionOut:
+    """Open or close voting, not before the meeting's ``open_at`` or ``close_at``."""
+    async with (_OPEN_VOTING if opening else _CLOSE_VOTING)(ctx, code, actor=actor, ip=ip) as step:
         meeting = step.meeting
-        now = ctx.now()
-        assert meeting.close_at is not None
-        if now < meeting.close_at:
-            raise Conflict(
-                "too_early",
-                f"投票截止时间未到（{meeting.close_at.isoformat()}）",
-                f"voting closes at {meeting.close_at.isoformat()}; it is {now.isoformat()}",
-                details={"close_at": meeting.close_at.isoformat()},
+        now = _due(ctx, meeting, "open_at" if opening else "close_at")
+        if opening:
+            await step.append(lambda i: open_entry(meeting=step.info.meeting_id, index=i, time=now))
+        else:
+            close_at = meeting.close_at
+            assert close_at is not None
+            await step.append(
+                lambda i: closing_entry(
+                    meeting=step.info.meeting_id, index=i, time=now, closed_at=close_at
+                ),
             )
-        close_at = meeting.close_at
-        await step.append(
-            lambda i: closing_entry(
-                meeting=step.info.meeting_id, index=i, time=now, closed_at=close_at
-            ),
-        )
-        meeting.state = MeetingState.CLOSED
+        meeting.state = MeetingState.OPEN if opening else MeetingState.CLOSED
         meeting.updated_at = now
         step.details = {"index": step.index}
     return step.answer

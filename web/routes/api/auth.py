@@ -79,7 +79,7 @@ class AuthController(Controller):
         end_session(request)
 
     me = staff_handler(
-        "/me", accounts.staff_info, route=get, name="me", summary="The logged-in staff account"
+        "/me", accounts.staff_info, "The logged-in staff account", route=get, name="me"
     )
 
 
@@ -90,8 +90,8 @@ class StaffController(Controller):
     create_staff = staff_handler(
         "/staff",
         accounts.create_staff,
+        "Create a staff account (operator)",
         status_code=HTTP_201_CREATED,
-        summary="Create a staff account (operator)",
     )
 
     @get("/audit", summary="Recent audit records of staff actions in the caller's scope")

@@ -55,8 +55,8 @@ class CredentialController(Controller):
     issue_letters = staff_handler(
         "/letters",
         credentials.issue_letters,
+        "Generate a credential for every member (convener); secrets returned ONCE",
         status_code=HTTP_201_CREATED,
-        summary="Generate a credential for every member (convener); secrets returned ONCE",
         description=(
             "The response holds each member's code and QR URL. The server keeps only the "
             "public keys: print the letters from this response and do not store it."

@@ -53,6 +53,7 @@ class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 def staff_handler(
     path: str,
     use_case: Callable[..., Awaitable[Any]],
+    summary: str,
     *,
     route: type[HTTPRouteHandler] = post,
     name: str | None = None,
@@ -66,13 +67,14 @@ def staff_handler(
     has one more positional parameter (of that type), the client's address if it
     has an ``ip`` parameter, and answers with its return type. ``name`` is the
     handler's name (it makes the operation id; by default the use case's);
-    ``options`` go to the route decorator.
+    ``summary`` and ``options`` go to the route decorator.
     """
     hints = get_type_hints(use_case)
     taken = list(inspect.signature(use_case).parameters.values())[1:]
     with_ip = any(p.name == "ip" for p in taken)
     positional = [p.name for p in taken if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
     on_meeting = positional[:1] == ["code"]
+    assert len(positional) <= on_meeting + 1, f"{use_case.__name__} takes more than a request has"
     body: type[Any] | None = hints[positional[-1]] if len(positional) > on_meeting else None
 
     async def handler(
@@ -108,7 +110,7 @@ def staff_handler(
         del handler.__annotations__[parameter]
     handler.__name__ = handler.__qualname__ = name or use_case.__name__
     handler.__annotations__["return"] = hints["return"]
-    return route(path, status_code=status_code, **options)(handler)
+    return route(path, summary=summary, status_code=status_code, **options)(handler)
 
 
 class MeetingController(Controller):
@@ -118,9 +120,9 @@ class MeetingController(Controller):
     create = staff_handler(
         "/",
         meetings.create_draft,
+        "Create a draft meeting (convener of the estate)",
         name="create",
         status_code=HTTP_201_CREATED,
-        summary="Create a draft meeting (convener of the estate)",
     )
 
     @get("/", summary="Meetings of the estates in the caller's scope")
@@ -159,8 +161,8 @@ class MeetingController(Controller):
     add_motion = staff_handler(
         "/{code:str}/motions",
         meetings.add_motion,
+        "Add a motion to a draft (convener)",
         status_code=HTTP_201_CREATED,
-        summary="Add a motion to a draft (convener)",
     )
 
     @delete(
@@ -183,14 +185,14 @@ class MeetingController(Controller):
     approval_request = staff_handler(
         "/{code:str}/approval",
         meetings.approval_request,
+        "What an officer signs to approve (officer)",
         route=get,
-        summary="What an officer signs to approve (officer)",
     )
     certification_request = staff_handler(
         "/{code:str}/certification",
         meetings.certification_request,
+        "What an officer signs to certify (officer)",
         route=get,
-        summary="What an officer signs to certify (officer)",
     )
 
     @post(
@@ -222,44 +224,25 @@ class MeetingLifecycleController(Controller):
     path = "/meetings/{code:str}"
     tags = ["lifecycle 会议流程"]  # noqa: RUF012
 
-    submit = staff_handler("/submit", meetings.submit, summary="draft → submitted (convener)")
+    submit = staff_handler("/submit", meetings.submit, "draft → submitted (convener)")
     approve = staff_handler(
-        "/approve",
-        meetings.approve,
-        summary="submitted → approved (officer signature)",
+        "/approve", meetings.approve, "submitted → approved (officer signature)"
     )
     notice = staff_handler(
-        "/notice", meetings.publish_notice, name="notice", summary="approved → notice (convener)"
+        "/notice", meetings.publish_notice, "approved → notice (convener)", name="notice"
     )
     open_voting = staff_handler(
-        "/open",
-        meetings.open_meeting,
-        name="open_voting",
-        summary="notice → open, not before open_at",
+        "/open", meetings.open_meeting, "notice → open, not before open_at", name="open_voting"
     )
     close_voting = staff_handler(
-        "/close",
-        meetings.close_meeting,
-        name="close_voting",
-        summary="open → closed, not before close_at",
+        "/close", meetings.close_meeting, "open → closed, not before close_at", name="close_voting"
     )
-    tally = staff_handler(
-        "/tally", meetings.tally_meeting, name="tally", summary="closed → tallied"
-    )
-    certify = staff_handler(
-        "/certify",
-        meetings.certify,
-        summary="tallied → certified (officer signature)",
-    )
+    tally = staff_handler("/tally", meetings.tally_meeting, "closed → tallied", name="tally")
+    certify = staff_handler("/certify", meetings.certify, "tallied → certified (officer signature)")
     return_result = staff_handler(
-        "/return",
-        meetings.return_result,
-        summary="tallied → returned (officer signature)",
+        "/return", meetings.return_result, "tallied → returned (officer signature)"
     )
     publish = staff_handler(
-        "/publish",
-        meetings.publish_result,
-        name="publish",
-        summary="certified → published (convener)",
+        "/publish", meetings.publish_result, "certified → published (convener)", name="publish"
     )
-    archive = staff_handler("/archive", meetings.archive, summary="published → archived")
+    archive = staff_handler("/archive", meetings.archive, "published → archived")

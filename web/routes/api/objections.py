@@ -61,17 +61,17 @@ class ObjectionController(Controller):
     file_staff = staff_handler(
         "/staff",
         objections.file_staff_objection,
+        "An objection recorded by staff (in scope)",
         name="file_staff",
         status_code=HTTP_201_CREATED,
-        summary="An objection recorded by staff (in scope)",
     )
 
     list_all = staff_handler(
         "/",
         objections.list_objections,
+        "The meeting's objections (staff in scope)",
         route=get,
         name="list_all",
-        summary="The meeting's objections (staff in scope)",
     )
 
     @post(

@@ -39,9 +39,9 @@ class OfficerKeyController(Controller):
     list_keys = staff_handler(
         "/",
         accounts.list_officer_keys,
+        "Officer keys (an officer sees their own; an operator all)",
         route=get,
         name="list_keys",
-        summary="Officer keys (an officer sees their own; an operator all)",
     )
 
     @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")

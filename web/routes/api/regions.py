@@ -35,8 +35,8 @@ class RegionController(Controller):
     create_region = staff_handler(
         "/regions",
         regions.create_region,
+        "Create a city, district or subdistrict (operator)",
         status_code=HTTP_201_CREATED,
-        summary="Create a city, district or subdistrict (operator)",
     )
 
     @get("/regions", summary="All regions (staff)")
@@ -48,12 +48,12 @@ class RegionController(Controller):
     create_estate = staff_handler(
         "/estates",
         regions.create_estate,
+        "Create an estate in a subdistrict (operator)",
         status_code=HTTP_201_CREATED,
-        summary="Create an estate in a subdistrict (operator)",
     )
 
     list_estates = staff_handler(
-        "/estates", regions.list_estates, route=get, summary="The estates in the caller's scope"
+        "/estates", regions.list_estates, "The estates in the caller's scope", route=get
     )
 
     @get("/estates/{estate_id:int}", summary="One estate (in scope)")
