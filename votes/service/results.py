@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,11 +148,19 @@ async def certification_request(
         )
 
 
+class _Decision(NamedTuple):
+    """What an officer's decision on a tally names: their key, the tally, the checkpoint."""
+
+    key: OfficerKey
+    tally: TallyEntry
+    checkpoint: Checkpoint
+
+
 async def _decision_checks(
-    step: Step, *, actor: Actor, public_key: str, size: int
-) -> tuple[OfficerKey, TallyEntry, Checkpoint]:
-    session, info = step.session, step.info
-    key = await officer_key(session, actor, public_key.lower())
+    step: Step, request: CertifyRequest | ReturnRequest, *, actor: Actor
+) -> _Decision:
+    session, info, size = step.session, step.info, request.checkpoint_size
+    key = await officer_key(session, actor, request.public_key.lower())
     tally = await tally_entry_of(session, info)
     current = await log_size(session, info.meeting)
     if size != current:
@@ -163,7 +172,7 @@ async def _decision_checks(
             details={"size": size, "current": current},
         )
     checkpoint = await ensure_checkpoint(step.ctx, session, info)
-    return key, tally, checkpoint
+    return _Decision(key, tally, checkpoint)
 
 
 _CERTIFY = Transition("certify", "meeting.certify", OFFICERS, (MeetingState.TALLIED,))
@@ -172,21 +181,23 @@ _RETURN = Transition("return", "meeting.return", OFFICERS, (MeetingState.TALLIED
 
 async def _record_decision(
     step: Step,
+    decision: _Decision,
+    request: CertifyRequest | ReturnRequest,
+    body: bytes,
     *,
     actor: Actor,
-    key: OfficerKey,
-    tally: TallyEntry,
-    checkpoint: Checkpoint,
-    cosignature: str,
-    signature: bytes,
-    reason: str | None,
     now: datetime,
 ) -> None:
-    """The officer's decision on a tally, certified or (with the ``reason``) returned: the
-    key's cosignature of the checkpoint, the signed log entry, the certification row, the
-    new state and the audit."""
+    """The officer's decision on a tally, certified or (a ``ReturnRequest``) returned: their
+    Domain.CERTIFICATION signature of ``body``, the key's cosignature of the checkpoint, the
+    signed log entry, the certification row, the new state and the audit."""
+    key, tally, checkpoint = decision
+    signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
+    reason = request.reason if isinstance(request, ReturnRequest) else None
+    cosignature = request.cosignature
     ctx, session, info, meeting = step.ctx, step.session, step.info, step.meeting
-    decision = CertificationDecision.CERTIFIED if reason is None else CertificationDecision.RETURNED
+    certified = reason is None
+    outcome = CertificationDecision.CERTIFIED if certified else CertificationDecision.RETURNED
     make = (
         partial(certification_entry)
         if reason is None
@@ -211,7 +222,7 @@ async def _record_decision(
             meeting_id=meeting.id,
             officer_id=actor.staff_id,
             officer_key_id=key.id,
-            decision=decision,
+            decision=outcome,
             signature=signature,
             tally_hash=entry_hash(tally),
             checkpoint_size=checkpoint.size,
@@ -220,7 +231,6 @@ async def _record_decision(
             created_at=now,
         )
     )
-    certified = decision == CertificationDecision.CERTIFIED
     meeting.state = MeetingState.CERTIFIED if certified else MeetingState.RETURNED
     meeting.updated_at = now
     await ensure_checkpoint(ctx, session, info)
@@ -240,9 +250,7 @@ async def certify(
     key's cosignature of that checkpoint."""
     async with _CERTIFY(ctx, code, actor=actor, ip=ip) as step:
         info, meeting = step.info, step.meeting
-        key, tally, checkpoint = await _decision_checks(
-            step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
-        )
+        decision = await _decision_checks(step, request, actor=actor)
         record = await tally_record(step.session, meeting)
         assert record is not None
         now = ctx.now()
@@ -262,23 +270,14 @@ async def certify(
                 f"{pending} objection(s) are not answered yet",
                 details={"open_objections": pending},
             )
-        tally_hash = entry_hash(tally).hex()
-        root = checkpoint.root.hex()
+        checkpoint = decision.checkpoint
         body = certification_body(
-            meeting=info.meeting_id, tally=tally_hash, size=checkpoint.size, root=root
+            meeting=info.meeting_id,
+            tally=entry_hash(decision.tally).hex(),
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
         )
-        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        await _record_decision(
-            step,
-            actor=actor,
-            key=key,
-            tally=tally,
-            checkpoint=checkpoint,
-            cosignature=request.cosignature,
-            signature=signature,
-            reason=None,
-            now=now,
-        )
+        await _record_decision(step, decision, request, body, actor=actor, now=now)
     return step.answer
 
 
@@ -293,32 +292,16 @@ async def return_result(
     """Officer refuses to certify: a signed return naming the tally, checkpoint and reasons."""
     async with _RETURN(ctx, code, actor=actor, ip=ip) as step:
         info = step.info
-        key, tally, checkpoint = await _decision_checks(
-            step, actor=actor, public_key=request.public_key, size=request.checkpoint_size
-        )
-        tally_hash = entry_hash(tally).hex()
-        root = checkpoint.root.hex()
-        reason = hashlib.sha256(request.reason.encode()).hexdigest()
+        decision = await _decision_checks(step, request, actor=actor)
+        checkpoint = decision.checkpoint
         body = return_body(
             meeting=info.meeting_id,
-            tally=tally_hash,
+            tally=entry_hash(decision.tally).hex(),
             size=checkpoint.size,
-            root=root,
-            reason=reason,
+            root=checkpoint.root.hex(),
+            reason=hashlib.sha256(request.reason.encode()).hexdigest(),
         )
-        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        now = ctx.now()
-        await _record_decision(
-            step,
-            actor=actor,
-            key=key,
-            tally=tally,
-            checkpoint=checkpoint,
-            cosignature=request.cosignature,
-            signature=signature,
-            reason=request.reason,
-            now=now,
-        )
+        await _record_decision(step, decision, request, body, actor=actor, now=ctx.now())
     return step.answer
 
 
