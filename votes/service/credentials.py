@@ -51,6 +51,7 @@ from votes.service.schemas import (
     LetterOut,
     LettersOut,
     PendingReplacementOut,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from votes.storage.models import (
@@ -325,11 +326,11 @@ async def _request_out(
 
 
 async def _new_request(
-    step: Step, member_id: str, *, actor: Actor, new_key: bytes | None, reason: str, sha256: str
+    step: Step, change: ReplaceCredentialRequest, *, actor: Actor, new_key: bytes | None
 ) -> CredentialRequest:
-    """Store a pending change of ``member_id``'s active credential (one at a time): its
+    """Store a pending change of the member's active credential (one at a time): its
     replacement by ``new_key``, or without one its revocation; the step audits it."""
-    session, info = step.session, step.info
+    session, info, member_id = step.session, step.info, change.member_id
     old = await _active(session, info, member_id)
     pending = await session.scalar(
         select(CredentialRequest.id).where(
@@ -354,8 +355,8 @@ async def _new_request(
         kind=CredentialChangeKind.REVOKE if new_key is None else CredentialChangeKind.REPLACE,
         old_key=old.public_key,
         new_key=new_key,
-        reason=reason,
-        request_hash=bytes.fromhex(sha256),
+        reason=change.reason,
+        request_hash=bytes.fromhex(change.request_sha256),
         state=CredentialRequestState.PENDING,
         requested_by=actor.staff_id,
         requested_at=step.ctx.now(),
@@ -374,11 +375,9 @@ _REQUEST_REPLACE = Transition(
 async def request_replacement(
     ctx: ServiceContext,
     code: str,
-    member_id: str,
+    change: ReplaceCredentialRequest,
     *,
     actor: Actor,
-    reason: str,
-    request_sha256: str,
     ip: str | None = None,
 ) -> PendingReplacementOut:
     """Request a replacement of a lost letter; the new letter is returned ONCE.
@@ -387,16 +386,14 @@ async def request_replacement(
     change (:func:`approve_change`); the new key works from then on.
     """
     async with _REQUEST_REPLACE(ctx, code, actor=actor, ip=ip) as step:
-        session, info = step.session, step.info
+        session, info, member_id = step.session, step.info, change.member_id
         await _active(session, info, member_id)  # credential_not_found before any secret
         member = await session.get(
             RosterMember, (info.meeting.estate_id, info.meeting.id, member_id)
         )
         assert member is not None  # an active credential belongs to a roster member
         letter, raw = _letter(ctx, info, member)
-        request = await _new_request(
-            step, member_id, actor=actor, new_key=raw, reason=reason, sha256=request_sha256
-        )
+        request = await _new_request(step, change, actor=actor, new_key=raw)
         return PendingReplacementOut(
             request=await _request_out(session, info.meeting, request), letter=letter
         )
@@ -410,18 +407,14 @@ _REQUEST_REVOKE = Transition(
 async def request_revocation(
     ctx: ServiceContext,
     code: str,
-    member_id: str,
+    change: ReplaceCredentialRequest,
     *,
     actor: Actor,
-    reason: str,
-    request_sha256: str,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """Request revoking a member's credential without a replacement (pending the officer)."""
     async with _REQUEST_REVOKE(ctx, code, actor=actor, ip=ip) as step:
-        request = await _new_request(
-            step, member_id, actor=actor, new_key=None, reason=reason, sha256=request_sha256
-        )
+        request = await _new_request(step, change, actor=actor, new_key=None)
         return await _request_out(step.session, step.meeting, request)
 
 

@@ -47,6 +47,7 @@ from votes.service.schemas import (
     MeetingSettings,
     MotionIn,
     PendingReplacementOut,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from votes.settings import Settings
@@ -387,9 +388,11 @@ class World:
         return await credentials.request_replacement(
             self.ctx,
             code,
-            member_id,
-            reason="遗失 lost",
-            request_sha256=hashlib.sha256(f"request for {member_id}".encode()).hexdigest(),
+            ReplaceCredentialRequest(
+                member_id=member_id,
+                reason="遗失 lost",
+                request_sha256=hashlib.sha256(f"request for {member_id}".encode()).hexdigest(),
+            ),
             actor=self.convener_a,
         )
 
@@ -420,9 +423,11 @@ class World:
         request = await credentials.request_revocation(
             self.ctx,
             code,
-            member_id,
-            reason="撤销 revoked",
-            request_sha256=hashlib.sha256(f"revoke {member_id}".encode()).hexdigest(),
+            ReplaceCredentialRequest(
+                member_id=member_id,
+                reason="撤销 revoked",
+                request_sha256=hashlib.sha256(f"revoke {member_id}".encode()).hexdigest(),
+            ),
             actor=self.convener_a,
         )
         return await self.sign_change(code, request)

@@ -24,6 +24,7 @@ from votes.service.schemas import (
     CreateStaffRequest,
     MotionIn,
     PaperBallotRequest,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
     StaffObjectionRequest,
     UpdateMeetingRequest,
@@ -331,10 +332,16 @@ _MEETING_CALLS: dict[str, _AnyCall] = {
         w.ctx, c, {"member:1-101": SigningKey.from_seed(b"\x31" * 32).public_key.hex()}, actor=a
     ),
     "request_revocation": lambda w, a, c: credentials.request_revocation(
-        w.ctx, c, "member:1-101", reason="x", request_sha256="ab" * 32, actor=a
+        w.ctx,
+        c,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="ab" * 32),
+        actor=a,
     ),
     "request_replacement": lambda w, a, c: credentials.request_replacement(
-        w.ctx, c, "member:1-101", reason="x", request_sha256="ab" * 32, actor=a
+        w.ctx,
+        c,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="ab" * 32),
+        actor=a,
     ),
     "list_change_requests": lambda w, a, c: credentials.list_change_requests(
         w.ctx, code=c, actor=a

@@ -21,7 +21,11 @@ from votes.record.entries import (
 from votes.record.verify import verify_bundle
 from votes.service import accounts, ballots, credentials, record, scheduler
 from votes.service.errors import ServiceError
-from votes.service.schemas import CredentialRequestOut, SignCredentialChangeRequest
+from votes.service.schemas import (
+    CredentialRequestOut,
+    ReplaceCredentialRequest,
+    SignCredentialChangeRequest,
+)
 from votes.storage.models import StaffRole
 
 # Encodings that decode to no usable public key (RFC 8032 §5.1.2 little-endian y).
@@ -240,9 +244,9 @@ async def test_second_request_for_a_member_with_one_pending_is_refused(
         credentials.request_revocation(
             world.ctx,
             open_code,
-            "member:1-101",
-            reason="x",
-            request_sha256="00" * 32,
+            ReplaceCredentialRequest(
+                member_id="member:1-101", reason="x", request_sha256="00" * 32
+            ),
             actor=world.convener_a,
         ),
     )
@@ -257,9 +261,9 @@ async def test_request_for_a_member_without_a_credential_is_404(
         credentials.request_replacement(
             world.ctx,
             open_code,
-            "member:9-999",
-            reason="x",
-            request_sha256="00" * 32,
+            ReplaceCredentialRequest(
+                member_id="member:9-999", reason="x", request_sha256="00" * 32
+            ),
             actor=world.convener_a,
         ),
     )
@@ -422,7 +426,10 @@ async def test_officer_lists_the_pending_requests_of_their_subdistrict_only(
     other = await world.noticed(estate_id=world.estate_b)  # in the other subdistrict
     world.convener_a = convener
     await credentials.request_revocation(
-        world.ctx, other, "member:1-101", reason="x", request_sha256="11" * 32, actor=world.operator
+        world.ctx,
+        other,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="11" * 32),
+        actor=world.operator,
     )
     listed = await credentials.list_change_requests(world.ctx, actor=world.officer_a.actor)
     assert [r.id for r in listed] == [pending.request.id]

@@ -20,10 +20,8 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import (
     CredentialRequestOut,
-    PendingReplacementOut,
     RefuseCredentialChangeRequest,
     RegisterKeysRequest,
-    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from votes.storage.models import CredentialRequestState
@@ -77,54 +75,25 @@ class CredentialController(Controller):
         )
         return RegisteredKeysOut(registered=count)
 
-    @post(
+    replace = staff_handler(
         "/credentials/replace",
-        summary="Request a replacement letter (convener); the new secret is returned ONCE",
+        credentials.request_replacement,
+        "Request a replacement letter (convener); the new secret is returned ONCE",
+        name="replace",
+        status_code=HTTP_201_CREATED,
         description=(
             "Stored as pending: nothing is logged and the new key does not work until the "
             "subdistrict officer signs the change (POST …/credential-requests/{id}/approve)."
         ),
     )
-    async def replace(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReplaceCredentialRequest],
-    ) -> PendingReplacementOut:
-        return await credentials.request_replacement(
-            ctx,
-            code,
-            data.member_id,
-            reason=data.reason,
-            request_sha256=data.request_sha256.lower(),
-            ip=client_address(request),
-            actor=actor,
-        )
-
-    @post(
+    revoke = staff_handler(
         "/credentials/revoke",
-        summary="Request revoking a credential without a replacement (convener)",
+        credentials.request_revocation,
+        "Request revoking a credential without a replacement (convener)",
+        name="revoke",
+        status_code=HTTP_201_CREATED,
         description="Stored as pending until the subdistrict officer signs the change.",
     )
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReplaceCredentialRequest],
-    ) -> CredentialRequestOut:
-        return await credentials.request_revocation(
-            ctx,
-            code,
-            data.member_id,
-            reason=data.reason,
-            request_sha256=data.request_sha256.lower(),
-            ip=client_address(request),
-            actor=actor,
-        )
 
     @get("/credential-requests", summary="The meeting's credential change requests (staff)")
     async def list_requests(
