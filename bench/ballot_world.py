@@ -10,7 +10,7 @@ processes (on the system clock) take its ballots.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crypto.credentials import derive_signing_key, parse_secret
@@ -21,10 +21,9 @@ from votes.record.ballot import ballot_bytes, build_ballot, sign_ballot
 from votes.service import accounts, credentials, meetings, regions
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
-from votes.service.record import latest_checkpoint
+from votes.service.demo import note_body, officer_approves, shifted, staff_actor
 from votes.service.scheduler import run_due
 from votes.service.schemas import (
-    ApproveRequest,
     CertifyRequest,
     CreateEstateRequest,
     CreateMeetingRequest,
@@ -70,68 +69,46 @@ def roster_csv(members: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _shifted(ctx: ServiceContext, start: datetime) -> ServiceContext:
-    offset = ctx.now() - start
-
-    def clock() -> datetime:
-        return ctx.now() - offset
-
-    return replace(ctx, clock=clock)
-
-
-def _body(note: str) -> str:
-    return note.split("\n\n", 1)[0] + "\n"
-
-
 async def seed_open_meeting(
     ctx: ServiceContext, *, members: int, policy: str = "one-vote-only"
 ) -> SeededMeeting:
     """A new estate of ``members`` members with an OPEN meeting (two yes/no motions)."""
     tag = secrets.token_hex(4)
     start = ctx.now().replace(microsecond=0) - timedelta(days=ctx.settings.notice_days + 1)
-    past = _shifted(ctx, start)
+    past = shifted(ctx, start)
     password = secrets.token_urlsafe(12)
 
     async def staff(name: str, role: StaffRole, **scopes: list[int]) -> Actor:
-        out = await accounts.create_staff(
-            past,
-            None,
-            CreateStaffRequest(
-                username=f"{name}-{tag}", password=password, role=role, display_name=name, **scopes
-            ),
+        request = CreateStaffRequest(
+            username=f"{name}-{tag}", password=password, role=role, display_name=name, **scopes
         )
-        return Actor(
-            staff_id=out.id,
-            username=f"{name}-{tag}",
-            role=role,
-            estate_ids=frozenset(scopes.get("estate_ids", [])),
-            subdistrict_ids=frozenset(scopes.get("subdistrict_ids", [])),
-        )
+        return await staff_actor(past, request, actor=None)
 
     operator = await staff("operator", StaffRole.OPERATOR)
     parent: int | None = None
     for level in (RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.SUBDISTRICT):
         region = await regions.create_region(
             past,
-            operator,
             CreateRegionRequest(level=level, name=f"{level.value} {tag}", parent_id=parent),
+            actor=operator,
         )
         parent = region.id
     assert parent is not None
     estate = await regions.create_estate(
-        past, operator, CreateEstateRequest(subdistrict_id=parent, name=f"Bench estate {tag}")
+        past, CreateEstateRequest(subdistrict_id=parent, name=f"Bench estate {tag}"), actor=operator
     )
     convener = await staff("convener", StaffRole.CONVENER, estate_ids=[estate.id])
     officer = await staff("officer", StaffRole.OFFICER, subdistrict_ids=[parent])
     officer_key = SigningKey.generate()
-    await accounts.enrol_officer_key(past, officer, officer_key.public_key.hex(), OFFICER_KEY_NAME)
-    await regions.import_roster(past, convener, estate.id, "roster.csv", roster_csv(members))
+    await accounts.enrol_officer_key(
+        past, officer_key.public_key.hex(), OFFICER_KEY_NAME, actor=officer
+    )
+    await regions.import_roster(past, estate.id, "roster.csv", roster_csv(members), actor=convener)
 
     open_at = start + timedelta(days=ctx.settings.notice_days, hours=1)
     close_at = open_at + timedelta(days=max(ctx.settings.voting_min_days, 14))
     draft = await meetings.create_draft(
         past,
-        convener,
         CreateMeetingRequest(
             estate_id=estate.id,
             title=f"Bench meeting {tag}",
@@ -144,35 +121,15 @@ async def seed_open_meeting(
                 MotionIn(id="M2", title="Repair fund use", item=6),
             ],
         ),
+        actor=convener,
     )
     code = draft.code
-    letters = await credentials.issue_letters(past, convener, code)
-    await meetings.submit(past, convener, code)
-    request = await meetings.approval_request(past, officer, code)
-    signer = CosignatureSigner(OFFICER_KEY_NAME, officer_key)
-    timestamp = int(past.now().timestamp())
-    await meetings.approve(
-        past,
-        officer,
-        code,
-        ApproveRequest(
-            public_key=officer_key.public_key.hex(),
-            signature=officer_key.sign(Domain.APPROVAL, request.approval_body.encode()).hex(),
-            cosignature=signer.cosign(_body(request.checkpoint), timestamp),
-        ),
-    )
-    latest = await latest_checkpoint(past, code)
-    await meetings.cosign_checkpoint(
-        past,
-        officer,
-        code,
-        public_key=officer_key.public_key.hex(),
-        size=latest.size,
-        cosignature=signer.cosign(_body(latest.note), timestamp),
-    )
-    await meetings.publish_notice(past, convener, code)
+    letters = await credentials.issue_letters(past, code, actor=convener)
+    await meetings.submit(past, code, actor=convener)
+    await officer_approves(past, code, officer=officer, key=officer_key, key_name=OFFICER_KEY_NAME)
+    await meetings.publish_notice(past, code, actor=convener)
     await open_meeting(ctx, code)
-    meeting = await meetings.get_meeting(ctx, code, convener)
+    meeting = await meetings.get_meeting(ctx, code, actor=convener)
     assert meeting.roster_root is not None
     keys = {
         letter.member_id: derive_signing_key(letters.meeting_id, parse_secret(letter.code))
@@ -191,24 +148,22 @@ async def seed_open_meeting(
 
 async def close_and_certify(ctx: ServiceContext, seeded: SeededMeeting) -> None:
     """Run the meeting to its end on clocks moved forward: close, tally, certify."""
-    closing = _shifted(ctx, seeded.close_at + timedelta(seconds=1))
+    closing = shifted(ctx, seeded.close_at + timedelta(seconds=1))
     await run_due(closing)  # closes and tallies
-    after = _shifted(
-        closing, closing.now() + timedelta(days=ctx.settings.objection_days, seconds=1)
-    )
-    request = await meetings.certification_request(after, seeded.officer, seeded.code)
+    after = shifted(closing, closing.now() + timedelta(days=ctx.settings.objection_days, seconds=1))
+    request = await meetings.certification_request(after, seeded.code, actor=seeded.officer)
     signer = CosignatureSigner(OFFICER_KEY_NAME, seeded.officer_key)
     key = seeded.officer_key
     await meetings.certify(
         after,
-        seeded.officer,
         seeded.code,
         CertifyRequest(
             public_key=key.public_key.hex(),
             checkpoint_size=request.checkpoint_size,
             signature=key.sign(Domain.CERTIFICATION, request.certification_body.encode()).hex(),
-            cosignature=signer.cosign(_body(request.checkpoint), int(after.now().timestamp())),
+            cosignature=signer.cosign(note_body(request.checkpoint), int(after.now().timestamp())),
         ),
+        actor=seeded.officer,
     )
 
 

@@ -200,7 +200,6 @@ def make_staff(ctx: ServiceContext) -> StaffFactory:
     ) -> Any:
         return await accounts.create_staff(
             ctx,
-            None,
             CreateStaffRequest(
                 username=username,
                 password=PASSWORD,
@@ -209,6 +208,7 @@ def make_staff(ctx: ServiceContext) -> StaffFactory:
                 estate_ids=estate_ids or [],
                 subdistrict_ids=subdistrict_ids or [],
             ),
+            actor=None,
         )
 
     return make

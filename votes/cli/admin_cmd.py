@@ -86,7 +86,7 @@ def create_staff(
     async def main() -> Any:
         ctx = await build_context(settings)
         try:
-            return await accounts.create_staff(ctx, None, request)
+            return await accounts.create_staff(ctx, request, actor=None)
         finally:
             await ctx.close()
 

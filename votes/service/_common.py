@@ -4,8 +4,9 @@ checkpoints, audit records, per-meeting settings and the frozen roster."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,7 +44,10 @@ from votes.storage.models import (
 
 __all__ = [
     "CONVENERS",
+    "OFFICERS",
     "MeetingInfo",
+    "Step",
+    "Transition",
     "append",
     "audit",
     "check_schedule",
@@ -369,6 +373,9 @@ def as_utc(moment: datetime) -> datetime:
 #: Roles that convene: drafts, notice, letters, paper entry, publication.
 CONVENERS = (StaffRole.CONVENER, StaffRole.OPERATOR)
 
+#: The role that approves, certifies, answers objections and signs credential changes.
+OFFICERS = (StaffRole.OFFICER,)
+
 _DAY = timedelta(days=1)
 
 
@@ -502,3 +509,88 @@ def check_schedule(
             f"(got {window.total_seconds() / 86400:g})",
             details={"voting_max_days": s.voting_max_days},
         )
+
+
+# ------------------------------------------------------------------ transitions
+
+
+@dataclass(slots=True, eq=False)
+class Step:
+    """One staff action on a locked meeting, while its body runs (see :class:`Transition`).
+
+    The body appends through :meth:`append` (which keeps the entry's index for
+    the answer), changes the meeting, and fills in what the audit record says:
+    ``details``, and ``action`` or ``target`` where they depend on the body.
+    """
+
+    ctx: ServiceContext
+    session: AsyncSession
+    info: MeetingInfo
+    action: str
+    target: str
+    details: dict[str, Any] | None = None
+    #: The index of the entry the step appended (None: it logged nothing).
+    index: int | None = None
+    #: The answer of a state change, built on a clean exit (after the audit record).
+    answer: TransitionOut = field(init=False)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.info.meeting
+
+    async def append(self, make: Callable[[int], E]) -> E:
+        """Append ``make(index)`` to the meeting's log; the index becomes the step's."""
+        entry, self.index = await append(self.ctx, self.session, self.info, make)
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A staff action on one meeting, run the way every one of them runs.
+
+    ``async with STEP(ctx, code, actor=actor, ip=ip) as step:`` opens the
+    transaction and locks the meeting row (:func:`locked`); checks the actor's
+    scope, then the role (``roles``; None: any staff in scope), so that staff
+    outside the scope get the meeting's own 404 (:func:`require_meeting_scope`);
+    then the state (``states``, refused as :func:`invalid_transition` naming
+    ``action``; None: the body checks it). ``actor`` None is the scheduler: not
+    checked, audited as the system. The body runs with the :class:`Step`; when
+    it leaves cleanly the audit record ``audit_as`` is written (target
+    ``meeting:<code>`` unless the body names another), then, if ``answered``,
+    the answer (``step.answer``, a :class:`TransitionOut`), and the transaction
+    commits. A refusal raised anywhere rolls it all back and writes nothing.
+    A step that is not ``answered`` returns its own answer from the body.
+    """
+
+    action: str
+    audit_as: str
+    roles: tuple[StaffRole, ...] | None
+    states: tuple[MeetingState, ...] | None = None
+    answered: bool = True
+
+    @asynccontextmanager
+    async def __call__(
+        self, ctx: ServiceContext, code: str, *, actor: Actor | None, ip: str | None = None
+    ) -> AsyncIterator[Step]:
+        async with ctx.sessions.begin() as session:
+            info = await locked(session, code)
+            if actor is not None:
+                require_meeting_scope(actor, info)
+                if self.roles is not None:
+                    require_role(actor, *self.roles)
+            if self.states is not None:
+                require_state(info.meeting, self.action, *self.states)
+            step = Step(ctx, session, info, action=self.audit_as, target=f"meeting:{code}")
+            yield step
+            await audit(
+                session,
+                ctx,
+                actor,
+                step.action,
+                estate_id=info.meeting.estate_id,
+                target=step.target,
+                details=step.details,
+                ip=ip,
+            )
+            if self.answered:
+                step.answer = await transition_out(session, info, step.index)

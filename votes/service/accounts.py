@@ -74,9 +74,9 @@ def _staff_out(account: StaffAccount, estates: list[int], subdistricts: list[int
 
 async def create_staff(
     ctx: ServiceContext,
-    actor: Actor | None,
     request: CreateStaffRequest,
     *,
+    actor: Actor | None,
     ip: str | None = None,
 ) -> StaffOut:
     """Create a staff account. ``actor`` None is the bootstrap path (``votes admin``)."""
@@ -331,7 +331,7 @@ async def load_actor(ctx: ServiceContext, staff_id: uuid.UUID) -> Actor:
         )
 
 
-async def staff_info(ctx: ServiceContext, actor: Actor) -> StaffOut:
+async def staff_info(ctx: ServiceContext, *, actor: Actor) -> StaffOut:
     async with ctx.readers() as session:
         account = await session.get(StaffAccount, actor.staff_id)
         assert account is not None
@@ -355,10 +355,10 @@ def key_out(key: OfficerKey) -> OfficerKeyOut:
 
 async def enrol_officer_key(
     ctx: ServiceContext,
-    actor: Actor,
     public_key_hex: str,
     label: str,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> OfficerKeyOut:
     """Enrol the acting officer's Ed25519 public key under the note key name ``label``.
@@ -418,7 +418,7 @@ async def enrol_officer_key(
 
 
 async def revoke_officer_key(
-    ctx: ServiceContext, actor: Actor, key_uuid: uuid.UUID, *, ip: str | None = None
+    ctx: ServiceContext, key_uuid: uuid.UUID, *, actor: Actor, ip: str | None = None
 ) -> OfficerKeyOut:
     """Revoke an officer key (its owner, or an operator). Later signatures by it are refused."""
     require_role(actor, StaffRole.OFFICER, StaffRole.OPERATOR)
@@ -445,7 +445,7 @@ async def revoke_officer_key(
         return key_out(key)
 
 
-async def list_officer_keys(ctx: ServiceContext, actor: Actor) -> list[OfficerKeyOut]:
+async def list_officer_keys(ctx: ServiceContext, *, actor: Actor) -> list[OfficerKeyOut]:
     """The acting officer's keys (an operator sees every key)."""
     require_role(actor, StaffRole.OFFICER, StaffRole.OPERATOR)
     async with ctx.readers() as session:
@@ -460,9 +460,9 @@ async def list_officer_keys(ctx: ServiceContext, actor: Actor) -> list[OfficerKe
 
 async def audit(
     ctx: ServiceContext,
-    actor: Actor | None,
     action: str,
     *,
+    actor: Actor | None,
     target: str | None = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
@@ -484,7 +484,7 @@ async def audit(
 
 
 async def list_audit(
-    ctx: ServiceContext, actor: Actor, *, estate_id: int | None = None, limit: int = 200
+    ctx: ServiceContext, *, actor: Actor, estate_id: int | None = None, limit: int = 200
 ) -> list[AuditOut]:
     """Recent audit records: operators see all; others only their estates' and their own."""
     async with ctx.readers() as session:

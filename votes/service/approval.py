@@ -15,20 +15,19 @@ from votes.record.entries import (
     entry_hash,
 )
 from votes.service._common import (
-    append,
+    CONVENERS,
+    OFFICERS,
+    Transition,
     audit,
     check_schedule,
     checkpoint_note,
     ensure_checkpoint,
     find_meeting,
     load_notice,
-    locked,
     meeting_settings,
-    require_convener,
     require_officer,
     require_state,
     store_meeting_settings,
-    transition_out,
 )
 from votes.service._officers import check_signature, cosign, officer_key
 from votes.service.actors import Actor
@@ -49,7 +48,7 @@ from votes.storage.models import (
 __all__ = ["approval_request", "approve", "cosign_checkpoint", "publish_notice"]
 
 
-async def approval_request(ctx: ServiceContext, actor: Actor, code: str) -> ApprovalRequestOut:
+async def approval_request(ctx: ServiceContext, code: str, *, actor: Actor) -> ApprovalRequestOut:
     """What the officer's device signs to approve (the notice hash and roster root)."""
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code)
@@ -71,18 +70,23 @@ async def approval_request(ctx: ServiceContext, actor: Actor, code: str) -> Appr
         )
 
 
+_APPROVE = Transition("approve", "meeting.approve", OFFICERS, (MeetingState.SUBMITTED,))
+
+
 async def approve(
-    ctx: ServiceContext, actor: Actor, code: str, request: ApproveRequest, *, ip: str | None = None
+    ctx: ServiceContext,
+    code: str,
+    request: ApproveRequest,
+    *,
+    actor: Actor,
+    ip: str | None = None,
 ) -> TransitionOut:
     """Officer approval: a Domain.APPROVAL signature over the notice hash and roster root by
     an enrolled key of an officer of the estate's subdistrict, plus that key's cosignature of
     the submitted checkpoint. Writes the approval entry and signs a new checkpoint, which the
     officer cosigns (:func:`cosign_checkpoint`) before the notice can be published."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_officer(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "approve", MeetingState.SUBMITTED)
+    async with _APPROVE(ctx, code, actor=actor, ip=ip) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         key = await officer_key(session, actor, request.public_key.lower())
         notice = await load_notice(session, info)
         notice_hash = entry_hash(notice).hex()
@@ -101,10 +105,7 @@ async def approve(
             kind=CosignatureKind.APPROVAL,
         )
         now = ctx.now()
-        _, index = await append(
-            ctx,
-            session,
-            info,
+        await step.append(
             lambda i: approval_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -117,27 +118,18 @@ async def approve(
             ),
         )
         meeting.state = MeetingState.APPROVED
-        store_meeting_settings(meeting, approval={"index": index, "key": str(key.id)})
+        store_meeting_settings(meeting, approval={"index": step.index, "key": str(key.id)})
         meeting.updated_at = now
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.approve",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"officer_key": key.note_name, "index": index},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"officer_key": key.note_name, "index": step.index}
+    return step.answer
 
 
 async def cosign_checkpoint(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     *,
+    actor: Actor,
     public_key: str,
     size: int,
     cosignature: str,
@@ -203,16 +195,18 @@ def parse_uuid(text: str) -> Any:
     return uuid.UUID(text)
 
 
+_PUBLISH_NOTICE = Transition(
+    "publish the notice", "meeting.publish_notice", CONVENERS, (MeetingState.APPROVED,)
+)
+
+
 async def publish_notice(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Publish the approved notice now; the opening must still be ``notice_days`` away."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "publish the notice", MeetingState.APPROVED)
-        if not await approval_cosigned(session, meeting):
+    async with _PUBLISH_NOTICE(ctx, code, actor=actor, ip=ip) as step:
+        meeting = step.meeting
+        if not await approval_cosigned(step.session, meeting):
             raise Conflict(
                 "approval_not_cosigned",
                 "街道办尚未副署包含审核记录的检查点",
@@ -231,14 +225,5 @@ async def publish_notice(
         meeting.state = MeetingState.NOTICE
         meeting.notice_at = now
         meeting.updated_at = now
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.publish_notice",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"notice_at": now.isoformat()},
-            ip=ip,
-        )
-        return await transition_out(session, info, None)
+        step.details = {"notice_at": now.isoformat()}
+    return step.answer

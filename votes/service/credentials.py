@@ -39,13 +39,14 @@ from votes.record.entries import (
     credential_revoked_entry,
 )
 from votes.service._common import (
+    CONVENERS,
+    OFFICERS,
     MeetingInfo,
+    Step,
+    Transition,
     append,
-    audit,
     find_meeting,
-    require_convener,
     require_meeting_scope,
-    require_officer,
     require_state,
 )
 from votes.service._officers import check_signature, officer_key
@@ -57,6 +58,7 @@ from votes.service.schemas import (
     LetterOut,
     LettersOut,
     PendingReplacementOut,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from votes.storage.models import (
@@ -134,17 +136,20 @@ def _letter(
     return letter, public.raw
 
 
+_ISSUE_LETTERS = Transition(
+    "issue letters", "credentials.issue", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
+
+
 async def issue_letters(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> LettersOut:
     """New secrets for every member of a draft meeting, returned ONCE for printing.
 
     Any earlier letters of the draft are replaced (they were never published).
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "issue letters", MeetingState.DRAFT)
+    async with _ISSUE_LETTERS(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         members = await _members(session, info)
         if not members:
             raise Invalid(
@@ -174,25 +179,21 @@ async def issue_letters(
                     issued_at=now,
                 )
             )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.issue",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"letters": len(letters)},
-            ip=ip,
-        )
-        return LettersOut(meeting_code=code, meeting_id=info.meeting_id, letters=letters)
+        step.details = {"letters": len(letters)}
+    return LettersOut(meeting_code=code, meeting_id=step.info.meeting_id, letters=letters)
+
+
+_REGISTER_KEYS = Transition(
+    "register keys", "credentials.register", None, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def register_public_keys(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     keys: dict[str, str],
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> int:
     """Store public keys of letters made offline (member id -> key hex); draft only.
@@ -206,10 +207,8 @@ async def register_public_keys(
         parsed[member_id] = member_key(member_id, text)
     if len(set(parsed.values())) != len(parsed):
         raise Invalid("duplicate_public_key", "公钥重复", "a public key is given twice")
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_meeting_scope(actor, info)
-        require_state(info.meeting, "register keys", MeetingState.DRAFT)
+    async with _REGISTER_KEYS(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         known = {m.member_id for m in await _members(session, info)}
         unknown = sorted(set(parsed) - known)
         if unknown:
@@ -253,17 +252,8 @@ async def register_public_keys(
                     issued_at=now,
                 )
             )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.register",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"keys": len(parsed)},
-            ip=ip,
-        )
-        return len(parsed)
+        step.details = {"keys": len(parsed)}
+    return len(parsed)
 
 
 async def _active(session: AsyncSession, info: MeetingInfo, member_id: str) -> Credential:
@@ -338,18 +328,11 @@ async def _request_out(
 
 
 async def _new_request(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    actor: Actor,
-    info: MeetingInfo,
-    member_id: str,
-    *,
-    kind: CredentialChangeKind,
-    new_key: bytes | None,
-    reason: str,
-    request_sha256: str,
+    step: Step, change: ReplaceCredentialRequest, *, actor: Actor, new_key: bytes | None
 ) -> CredentialRequest:
-    """Store a pending change of ``member_id``'s active credential (one at a time)."""
+    """Store a pending change of the member's active credential (one at a time): its
+    replacement by ``new_key``, or without one its revocation; the step audits it."""
+    session, info, member_id = step.session, step.info, change.member_id
     old = await _active(session, info, member_id)
     pending = await session.scalar(
         select(CredentialRequest.id).where(
@@ -371,28 +354,32 @@ async def _new_request(
         id=uuid.uuid4(),
         meeting_id=info.meeting.id,
         member_id=member_id,
-        kind=kind,
+        kind=CredentialChangeKind.REVOKE if new_key is None else CredentialChangeKind.REPLACE,
         old_key=old.public_key,
         new_key=new_key,
-        reason=reason,
-        request_hash=bytes.fromhex(request_sha256),
+        reason=change.reason,
+        request_hash=bytes.fromhex(change.request_sha256),
         state=CredentialRequestState.PENDING,
         requested_by=actor.staff_id,
-        requested_at=ctx.now(),
+        requested_at=step.ctx.now(),
     )
     session.add(request)
     await session.flush()
+    step.details = {"member": member_id, "request": str(request.id)}
     return request
+
+
+_REQUEST_REPLACE = Transition(
+    "replace a credential", "credentials.request_replace", CONVENERS, _CHANGEABLE, answered=False
+)
 
 
 async def request_replacement(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
-    member_id: str,
+    change: ReplaceCredentialRequest,
     *,
-    reason: str,
-    request_sha256: str,
+    actor: Actor,
     ip: str | None = None,
 ) -> PendingReplacementOut:
     """Request a replacement of a lost letter; the new letter is returned ONCE.
@@ -400,79 +387,37 @@ async def request_replacement(
     Nothing is logged and the old key keeps working until the officer signs the
     change (:func:`approve_change`); the new key works from then on.
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "replace a credential", *_CHANGEABLE)
+    async with _REQUEST_REPLACE(ctx, code, actor=actor, ip=ip) as step:
+        session, info, member_id = step.session, step.info, change.member_id
         await _active(session, info, member_id)  # credential_not_found before any secret
         member = await session.get(
             RosterMember, (info.meeting.estate_id, info.meeting.id, member_id)
         )
         assert member is not None  # an active credential belongs to a roster member
         letter, raw = _letter(ctx, info, member)
-        request = await _new_request(
-            ctx,
-            session,
-            actor,
-            info,
-            member_id,
-            kind=CredentialChangeKind.REPLACE,
-            new_key=raw,
-            reason=reason,
-            request_sha256=request_sha256,
-        )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.request_replace",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": member_id, "request": str(request.id)},
-            ip=ip,
-        )
+        request = await _new_request(step, change, actor=actor, new_key=raw)
         return PendingReplacementOut(
             request=await _request_out(session, info.meeting, request), letter=letter
         )
 
 
+_REQUEST_REVOKE = Transition(
+    "revoke a credential", "credentials.request_revoke", CONVENERS, _CHANGEABLE, answered=False
+)
+
+
 async def request_revocation(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
-    member_id: str,
+    change: ReplaceCredentialRequest,
     *,
-    reason: str,
-    request_sha256: str,
+    actor: Actor,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """Request revoking a member's credential without a replacement (pending the officer)."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_convener(actor, info)
-        require_state(info.meeting, "revoke a credential", *_CHANGEABLE)
-        request = await _new_request(
-            ctx,
-            session,
-            actor,
-            info,
-            member_id,
-            kind=CredentialChangeKind.REVOKE,
-            new_key=None,
-            reason=reason,
-            request_sha256=request_sha256,
-        )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.request_revoke",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": member_id, "request": str(request.id)},
-            ip=ip,
-        )
-        return await _request_out(session, info.meeting, request)
+    async with _REQUEST_REVOKE(ctx, code, actor=actor, ip=ip) as step:
+        request = await _new_request(step, change, actor=actor, new_key=None)
+        return await _request_out(step.session, step.meeting, request)
 
 
 async def _find_request(
@@ -504,7 +449,7 @@ def _require_pending(request: CredentialRequest) -> None:
 
 
 async def change_request(
-    ctx: ServiceContext, actor: Actor, code: str, request_id: uuid.UUID
+    ctx: ServiceContext, code: str, request_id: uuid.UUID, *, actor: Actor
 ) -> CredentialRequestOut:
     """One credential change request, with the exact body the officer signs."""
     async with ctx.sessions.begin() as session:
@@ -518,8 +463,8 @@ async def change_request(
 
 async def list_change_requests(
     ctx: ServiceContext,
-    actor: Actor,
     *,
+    actor: Actor,
     code: str | None = None,
     state: CredentialRequestState | None = CredentialRequestState.PENDING,
 ) -> list[CredentialRequestOut]:
@@ -558,13 +503,17 @@ async def list_change_requests(
         return [await _request_out(session, meeting, request) for request, meeting in rows]
 
 
+# Which change it is (and so the state's verb and the audited action) comes with the request.
+_SIGN_CHANGE = Transition("change a credential", "credentials.change", OFFICERS, answered=False)
+
+
 async def approve_change(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request_id: uuid.UUID,
     signed: SignCredentialChangeRequest,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """The officer's signature on a pending change: verified, then the change is logged.
@@ -573,9 +522,8 @@ async def approve_change(
     estate's subdistrict, in Domain.CREDENTIAL_CHANGE over the request's body;
     it goes into the log entry, where ``votes verify`` checks it again.
     """
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_officer(actor, info)
+    async with _SIGN_CHANGE(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)
         action = (
@@ -657,55 +605,44 @@ async def approve_change(
         request.decided_by = actor.staff_id
         request.decided_at = now
         request.log_index = index
-        await audit(
-            session,
-            ctx,
-            actor,
+        step.action = (
             "credentials.replace"
             if request.kind == CredentialChangeKind.REPLACE
-            else "credentials.revoke",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={
-                "member": request.member_id,
-                "index": index,
-                "request": str(request.id),
-                "officer_key": key.note_name,
-            },
-            ip=ip,
+            else "credentials.revoke"
         )
+        step.details = {
+            "member": request.member_id,
+            "index": index,
+            "request": str(request.id),
+            "officer_key": key.note_name,
+        }
         await session.flush()
         return await _request_out(session, info.meeting, request)
 
 
+_REFUSE_CHANGE = Transition(
+    "refuse a credential change", "credentials.refuse_change", OFFICERS, answered=False
+)
+
+
 async def refuse_change(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request_id: uuid.UUID,
     *,
+    actor: Actor,
     reason: str,
     ip: str | None = None,
 ) -> CredentialRequestOut:
     """The officer refuses a pending change (audited; nothing is logged, the old key stays)."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_officer(actor, info)
+    async with _REFUSE_CHANGE(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         request = await _find_request(session, info, request_id, lock=True)
         _require_pending(request)
         request.state = CredentialRequestState.REFUSED
         request.refusal = reason
         request.decided_by = actor.staff_id
         request.decided_at = ctx.now()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "credentials.refuse_change",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"member": request.member_id, "request": str(request.id)},
-            ip=ip,
-        )
+        step.details = {"member": request.member_id, "request": str(request.id)}
         await session.flush()
         return await _request_out(session, info.meeting, request)

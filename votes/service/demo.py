@@ -36,7 +36,16 @@ from votes.service.schemas import (
 )
 from votes.storage.models import StaffAccount
 
-__all__ = ["DemoAccount", "DemoInfo", "demo_file", "seed_demo"]
+__all__ = [
+    "DemoAccount",
+    "DemoInfo",
+    "demo_file",
+    "note_body",
+    "officer_approves",
+    "seed_demo",
+    "shifted",
+    "staff_actor",
+]
 
 DEMO_ESTATE = "华府小区 Huafu Estate"
 OFFICER_KEY_NAME = "officer.demo-jiedao"
@@ -72,7 +81,7 @@ async def _is_empty(ctx: ServiceContext) -> bool:
         return not await session.scalar(select(func.count()).select_from(StaffAccount))
 
 
-def _shifted(ctx: ServiceContext, start: datetime) -> ServiceContext:
+def shifted(ctx: ServiceContext, start: datetime) -> ServiceContext:
     """The context on a clock that runs from ``start`` (in the past) at real speed."""
     offset = ctx.now() - start
 
@@ -88,78 +97,59 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
         return None
     now = ctx.now().replace(microsecond=0)
     start = now - timedelta(days=ctx.settings.notice_days + 1)
-    past = _shifted(ctx, start)
+    past = shifted(ctx, start)
     passwords = {role: secrets.token_urlsafe(9) for role in StaffRole}
 
-    operator_out = await accounts.create_staff(
-        past,
-        None,
-        CreateStaffRequest(
-            username="operator",
-            password=passwords[StaffRole.OPERATOR],
-            role=StaffRole.OPERATOR,
-            display_name="平台管理员 Operator",
-        ),
+    def account(role: StaffRole, display_name: str, **scopes: list[int]) -> CreateStaffRequest:
+        return CreateStaffRequest(
+            username=role.value,
+            password=passwords[role],
+            role=role,
+            display_name=display_name,
+            **scopes,
+        )
+
+    operator = await staff_actor(
+        past, account(StaffRole.OPERATOR, "平台管理员 Operator"), actor=None
     )
-    operator = Actor(staff_id=operator_out.id, username="operator", role=StaffRole.OPERATOR)
     city = await regions.create_region(
-        past, operator, CreateRegionRequest(level=RegionLevel.CITY, name="示范市 Demo City")
+        past, CreateRegionRequest(level=RegionLevel.CITY, name="示范市 Demo City"), actor=operator
     )
     district = await regions.create_region(
         past,
-        operator,
         CreateRegionRequest(
             level=RegionLevel.DISTRICT, name="示范区 Demo District", parent_id=city.id
         ),
+        actor=operator,
     )
     subdistrict = await regions.create_region(
         past,
-        operator,
         CreateRegionRequest(
             level=RegionLevel.SUBDISTRICT, name="示范街道 Demo Subdistrict", parent_id=district.id
         ),
+        actor=operator,
     )
     estate = await regions.create_estate(
-        past, operator, CreateEstateRequest(subdistrict_id=subdistrict.id, name=DEMO_ESTATE)
+        past, CreateEstateRequest(subdistrict_id=subdistrict.id, name=DEMO_ESTATE), actor=operator
     )
-    convener_out = await accounts.create_staff(
+    convener = await staff_actor(
         past,
-        operator,
-        CreateStaffRequest(
-            username="convener",
-            password=passwords[StaffRole.CONVENER],
-            role=StaffRole.CONVENER,
-            display_name="业委会 Convener",
-            estate_ids=[estate.id],
-        ),
+        account(StaffRole.CONVENER, "业委会 Convener", estate_ids=[estate.id]),
+        actor=operator,
     )
-    officer_out = await accounts.create_staff(
+    officer = await staff_actor(
         past,
-        operator,
-        CreateStaffRequest(
-            username="officer",
-            password=passwords[StaffRole.OFFICER],
-            role=StaffRole.OFFICER,
-            display_name="街道办 Officer",
-            subdistrict_ids=[subdistrict.id],
-        ),
-    )
-    convener = Actor(
-        staff_id=convener_out.id,
-        username="convener",
-        role=StaffRole.CONVENER,
-        estate_ids=frozenset({estate.id}),
-    )
-    officer = Actor(
-        staff_id=officer_out.id,
-        username="officer",
-        role=StaffRole.OFFICER,
-        subdistrict_ids=frozenset({subdistrict.id}),
+        account(StaffRole.OFFICER, "街道办 Officer", subdistrict_ids=[subdistrict.id]),
+        actor=operator,
     )
     officer_key = SigningKey.generate()
-    await accounts.enrol_officer_key(past, officer, officer_key.public_key.hex(), OFFICER_KEY_NAME)
+    await accounts.enrol_officer_key(
+        past, officer_key.public_key.hex(), OFFICER_KEY_NAME, actor=officer
+    )
 
-    await regions.import_roster(past, convener, estate.id, "roster.csv", demo_file("roster.csv"))
+    await regions.import_roster(
+        past, estate.id, "roster.csv", demo_file("roster.csv"), actor=convener
+    )
     motions = [
         MotionIn(
             id=m.id,
@@ -178,7 +168,6 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
         close_at = open_at + timedelta(days=ctx.settings.voting_max_days)
     draft = await meetings.create_draft(
         past,
-        convener,
         CreateMeetingRequest(
             estate_id=estate.id,
             title="华府小区2025年第一次业主大会会议",
@@ -188,33 +177,15 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
             settings=MeetingSettings(),
             motions=motions,
         ),
+        actor=convener,
     )
     code = draft.code
-    issued = await credentials.issue_letters(past, convener, code)
-    await meetings.submit(past, convener, code)
-    request = await meetings.approval_request(past, officer, code)
-    signer = CosignatureSigner(OFFICER_KEY_NAME, officer_key)
-    timestamp = int(past.now().timestamp())
-    await meetings.approve(
-        past,
-        officer,
-        code,
-        ApproveRequest(
-            public_key=officer_key.public_key.hex(),
-            signature=officer_key.sign(Domain.APPROVAL, request.approval_body.encode()).hex(),
-            cosignature=signer.cosign(_body(request.checkpoint), timestamp),
-        ),
+    issued = await credentials.issue_letters(past, code, actor=convener)
+    await meetings.submit(past, code, actor=convener)
+    signer = await officer_approves(
+        past, code, officer=officer, key=officer_key, key_name=OFFICER_KEY_NAME
     )
-    latest = await _checkpoint(past, code)
-    await meetings.cosign_checkpoint(
-        past,
-        officer,
-        code,
-        public_key=officer_key.public_key.hex(),
-        size=latest[0],
-        cosignature=signer.cosign(latest[1], timestamp),
-    )
-    await meetings.publish_notice(past, convener, code)
+    await meetings.publish_notice(past, code, actor=convener)
     opened = await meetings.open_meeting(ctx, code)
     base = str(ctx.settings.base_url)
     return DemoInfo(
@@ -237,16 +208,59 @@ async def seed_demo(ctx: ServiceContext, *, letters_shown: int = 5) -> DemoInfo 
     )
 
 
-def _body(note: str) -> str:
+async def staff_actor(
+    ctx: ServiceContext, request: CreateStaffRequest, *, actor: Actor | None
+) -> Actor:
+    """Create the staff account ``request`` and return it as the actor it acts as."""
+    out = await accounts.create_staff(ctx, request, actor=actor)
+    return Actor(
+        staff_id=out.id,
+        username=request.username,
+        role=request.role,
+        estate_ids=frozenset(request.estate_ids),
+        subdistrict_ids=frozenset(request.subdistrict_ids),
+    )
+
+
+def note_body(note: str) -> str:
     """The checkpoint body (text) of a signed note."""
     return note.split("\n\n", 1)[0] + "\n"
 
 
-async def _checkpoint(ctx: ServiceContext, code: str) -> tuple[int, str]:
+async def officer_approves(
+    ctx: ServiceContext, code: str, *, officer: Actor, key: SigningKey, key_name: str
+) -> CosignatureSigner:
+    """The officer's part of approving a submitted meeting, as their device would do it.
+
+    The approval signature and the cosignature of the submitted checkpoint, then
+    the cosignature of the checkpoint that includes the approval, which the notice
+    needs before it can be published. Returns the officer's cosignature signer.
+    """
     from votes.service.record import latest_checkpoint  # noqa: PLC0415
 
-    checkpoint = await latest_checkpoint(ctx, code)
-    return checkpoint.size, _body(checkpoint.note)
+    request = await meetings.approval_request(ctx, code, actor=officer)
+    signer = CosignatureSigner(key_name, key)
+    timestamp = int(ctx.now().timestamp())
+    await meetings.approve(
+        ctx,
+        code,
+        ApproveRequest(
+            public_key=key.public_key.hex(),
+            signature=key.sign(Domain.APPROVAL, request.approval_body.encode()).hex(),
+            cosignature=signer.cosign(note_body(request.checkpoint), timestamp),
+        ),
+        actor=officer,
+    )
+    latest = await latest_checkpoint(ctx, code)
+    await meetings.cosign_checkpoint(
+        ctx,
+        code,
+        public_key=key.public_key.hex(),
+        size=latest.size,
+        cosignature=signer.cosign(note_body(latest.note), timestamp),
+        actor=officer,
+    )
+    return signer
 
 
 def _motions() -> list[DomainMotion]:

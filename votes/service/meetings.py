@@ -32,24 +32,20 @@ from votes.record.entries import (
 from votes.service._common import (
     CONVENERS,
     MeetingInfo,
-    append,
+    Transition,
     as_utc,
     audit,
     check_schedule,
     convener_of,
     ensure_checkpoint,
     find_meeting,
-    locked,
     log_size,
     meeting_settings,
     owner_salt,
-    require_convener,
     require_meeting_scope,
-    require_state,
     roster_of,
     schedule_rules,
     store_meeting_settings,
-    transition_out,
 )
 from votes.service.actors import (
     Actor,
@@ -78,7 +74,7 @@ from votes.service.schemas import (
     TransitionOut,
     UpdateMeetingRequest,
 )
-from votes.service.voting import close_meeting, open_locked, open_meeting, tally_meeting
+from votes.service.voting import close_meeting, open_meeting, tally_meeting
 from votes.storage.models import Building as BuildingRow
 from votes.storage.models import (
     Credential,
@@ -105,7 +101,6 @@ __all__ = [
     "create_draft",
     "get_meeting",
     "list_meetings",
-    "open_locked",
     "open_meeting",
     "publish_notice",
     "publish_result",
@@ -203,7 +198,7 @@ def _is_public(state: MeetingState) -> bool:
     return state not in (MeetingState.DRAFT, MeetingState.SUBMITTED, MeetingState.APPROVED)
 
 
-async def get_meeting(ctx: ServiceContext, code: str, actor: Actor | None = None) -> MeetingOut:
+async def get_meeting(ctx: ServiceContext, code: str, *, actor: Actor | None = None) -> MeetingOut:
     """A meeting; before its notice is published only staff in scope may see it."""
     async with ctx.readers() as session:
         info = await find_meeting(session, code)
@@ -215,7 +210,7 @@ async def get_meeting(ctx: ServiceContext, code: str, actor: Actor | None = None
 
 
 async def list_meetings(
-    ctx: ServiceContext, actor: Actor, *, estate_id: int | None = None
+    ctx: ServiceContext, *, actor: Actor, estate_id: int | None = None
 ) -> list[MeetingOut]:
     """The meetings of the estates in the actor's scope (optionally one estate)."""
     async with ctx.readers() as session:
@@ -352,7 +347,7 @@ async def _snapshot_roster(session: AsyncSession, meeting: Meeting) -> int:
 
 
 async def create_draft(
-    ctx: ServiceContext, actor: Actor, request: CreateMeetingRequest, *, ip: str | None = None
+    ctx: ServiceContext, request: CreateMeetingRequest, *, actor: Actor, ip: str | None = None
 ) -> MeetingOut:
     """A new meeting in ``draft`` with a snapshot of the estate's roster."""
     require_role(actor, *CONVENERS)
@@ -430,20 +425,22 @@ def _motion_row(meeting: Meeting, motion: MotionIn, position: int) -> Motion:
     )
 
 
+_UPDATE_DRAFT = Transition(
+    "update", "meeting.update", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
+
+
 async def update_draft(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request: UpdateMeetingRequest,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> MeetingOut:
     """Change a draft's title, convener, instants or settings (draft only)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        require_state(info.meeting, "update", MeetingState.DRAFT)
-        meeting = info.meeting
+    async with _UPDATE_DRAFT(ctx, code, actor=actor, ip=ip) as step:
+        meeting = step.meeting
         changed: list[str] = []
         if request.title is not None:
             meeting.title = request.title
@@ -470,32 +467,25 @@ async def update_draft(
             settings=meeting_settings(meeting),
         )
         if request.refresh_roster:
-            await _snapshot_roster(session, meeting)
+            await _snapshot_roster(step.session, meeting)
             changed.append("roster")
         meeting.updated_at = ctx.now()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.update",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"changed": changed},
-            ip=ip,
-        )
-        return await meeting_out(session, info)
+        step.details = {"changed": changed}
+        return await meeting_out(step.session, step.info)
+
+
+_ADD_MOTION = Transition(
+    "change motions", "meeting.motion_add", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def add_motion(
-    ctx: ServiceContext, actor: Actor, code: str, motion: MotionIn, *, ip: str | None = None
+    ctx: ServiceContext, code: str, motion: MotionIn, *, actor: Actor, ip: str | None = None
 ) -> MeetingOut:
     """Add a motion at the end of the agenda (draft only)."""
     _check_motion(motion)
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        require_state(info.meeting, "change motions", MeetingState.DRAFT)
-        existing = await _motions(session, info.meeting)
+    async with _ADD_MOTION(ctx, code, actor=actor, ip=ip) as step:
+        existing = await _motions(step.session, step.meeting)
         if any(m.id == motion.id for m in existing):
             raise Invalid(
                 "duplicate_motion",
@@ -503,61 +493,46 @@ async def add_motion(
                 f"motion {motion.id} already exists",
             )
         position = max((m.position for m in existing), default=-1) + 1
-        session.add(_motion_row(info.meeting, motion, position))
-        await session.flush()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.motion_add",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"motion": motion.id},
-            ip=ip,
-        )
-        return await meeting_out(session, info)
+        step.session.add(_motion_row(step.meeting, motion, position))
+        await step.session.flush()
+        step.details = {"motion": motion.id}
+        return await meeting_out(step.session, step.info)
+
+
+_REMOVE_MOTION = Transition(
+    "change motions", "meeting.motion_remove", CONVENERS, (MeetingState.DRAFT,), answered=False
+)
 
 
 async def remove_motion(
-    ctx: ServiceContext, actor: Actor, code: str, motion_id: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, motion_id: str, *, actor: Actor, ip: str | None = None
 ) -> MeetingOut:
     """Remove a motion from the agenda (draft only)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        require_state(info.meeting, "change motions", MeetingState.DRAFT)
-        row = await session.get(Motion, (info.meeting.estate_id, info.meeting.id, motion_id))
+    async with _REMOVE_MOTION(ctx, code, actor=actor, ip=ip) as step:
+        meeting = step.meeting
+        row = await step.session.get(Motion, (meeting.estate_id, meeting.id, motion_id))
         if row is None:
             raise NotFound(
                 "motion_not_found", f"议题 {motion_id} 不存在", f"motion {motion_id} does not exist"
             )
-        await session.delete(row)
-        await session.flush()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.motion_remove",
-            estate_id=info.meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"motion": motion_id},
-            ip=ip,
-        )
-        return await meeting_out(session, info)
+        await step.session.delete(row)
+        await step.session.flush()
+        step.details = {"motion": motion_id}
+        return await meeting_out(step.session, step.info)
 
 
 # ------------------------------------------------------------------ submit / approve
 
 
+_SUBMIT = Transition("submit", "meeting.submit", CONVENERS, (MeetingState.DRAFT,))
+
+
 async def submit(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Freeze the roster and agenda: write the notice entry (index 0) and sign a checkpoint."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "submit", MeetingState.DRAFT)
+    async with _SUBMIT(ctx, code, actor=actor, ip=ip) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         now = ctx.now()
         notice_at = meeting.notice_at or now.replace(microsecond=0)
         if notice_at < now.replace(microsecond=0):
@@ -599,10 +574,7 @@ async def submit(
             )
         wire = roster_to_wire(roster, keys=keys, salt=owner_salt(meeting))
         store_meeting_settings(meeting, meeting=settings)
-        entry, index = await append(
-            ctx,
-            session,
-            info,
+        entry = await step.append(
             lambda i: notice_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -630,20 +602,11 @@ async def submit(
                 Credential.meeting_id == meeting.id,
                 Credential.status == CredentialStatus.ISSUED,
             )
-            .values(log_index=index)
+            .values(log_index=step.index)
         )
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.submit",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"roster_root": entry.roster_root, "members": len(roster.members)},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"roster_root": entry.roster_root, "members": len(roster.members)}
+    return step.answer
 
 
 def _check_scopes(motions: list[DomainMotion], roster: Roster) -> None:

@@ -17,12 +17,12 @@ from votes.record.entries import objection_answer_entry, objection_entry
 from votes.record.entries import objection_body as record_objection_body
 from votes.record.wire import is_hex
 from votes.service._common import (
+    OFFICERS,
     MeetingInfo,
+    Transition,
     append,
-    audit,
     find_meeting,
     require_meeting_scope,
-    require_officer,
     require_state,
 )
 from votes.service.actors import Actor
@@ -172,18 +172,21 @@ async def _record(
     return row
 
 
+# Any staff in scope; _check_window checks the states, then the objection window.
+_FILE_OBJECTION = Transition("lodge an objection", "objection.file", None, answered=False)
+
+
 async def file_staff_objection(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     request: StaffObjectionRequest,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> ObjectionOut:
     """An objection recorded by staff in scope (e.g. one handed in on paper)."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_meeting_scope(actor, info)
+    async with _FILE_OBJECTION(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         await _check_window(ctx, session, info)
         if request.member_id is not None:
             member = await session.get(
@@ -204,17 +207,9 @@ async def file_staff_objection(
             member_id=request.member_id,
             staff=actor,
         )
-        await audit(
-            session,
-            ctx,
-            actor,
-            "objection.file",
-            estate_id=info.meeting.estate_id,
-            target=f"objection:{row.id}",
-            details={"index": row.log_index},
-            ip=ip,
-        )
-        return _out(row)
+        step.target = f"objection:{row.id}"
+        step.details = {"index": row.log_index}
+    return _out(row)
 
 
 async def file_member_objection(
@@ -312,20 +307,23 @@ async def file_member_objection(
         return _out(row)
 
 
+_ANSWER_OBJECTION = Transition(
+    "answer an objection", "objection.answer", OFFICERS, _FILING, answered=False
+)
+
+
 async def answer_objection(
     ctx: ServiceContext,
-    actor: Actor,
     code: str,
     objection_id: uuid.UUID,
     request: AnswerObjectionRequest,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> ObjectionOut:
     """The officer's answer (upheld / rejected), logged against the objection's entry."""
-    async with ctx.sessions.begin() as session:
-        info = await find_meeting(session, code, lock=True)
-        require_officer(actor, info)
-        require_state(info.meeting, "answer an objection", *_FILING)
+    async with _ANSWER_OBJECTION(ctx, code, actor=actor, ip=ip) as step:
+        session, info = step.session, step.info
         row = await session.get(Objection, (info.meeting.estate_id, objection_id))
         if row is None or row.meeting_id != info.meeting.id:
             raise NotFound(
@@ -358,20 +356,12 @@ async def answer_objection(
         row.answer = request.text
         row.answered_by = actor.staff_id
         row.answered_at = now
-        await audit(
-            session,
-            ctx,
-            actor,
-            "objection.answer",
-            estate_id=info.meeting.estate_id,
-            target=f"objection:{row.id}",
-            details={"decision": request.decision},
-            ip=ip,
-        )
-        return _out(row)
+        step.target = f"objection:{row.id}"
+        step.details = {"decision": request.decision}
+    return _out(row)
 
 
-async def list_objections(ctx: ServiceContext, actor: Actor, code: str) -> list[ObjectionOut]:
+async def list_objections(ctx: ServiceContext, code: str, *, actor: Actor) -> list[ObjectionOut]:
     """The meeting's objections (staff in scope)."""
     async with ctx.readers() as session:
         info = await find_meeting(session, code)

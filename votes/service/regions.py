@@ -80,7 +80,7 @@ def _estate_out(estate: Estate) -> EstateOut:
 
 
 async def create_region(
-    ctx: ServiceContext, actor: Actor, request: CreateRegionRequest, *, ip: str | None = None
+    ctx: ServiceContext, request: CreateRegionRequest, *, actor: Actor, ip: str | None = None
 ) -> RegionOut:
     """A city (no parent), district (parent: a city) or subdistrict (parent: a district)."""
     require_role(actor, StaffRole.OPERATOR)
@@ -142,7 +142,7 @@ async def list_regions(ctx: ServiceContext) -> list[RegionOut]:
 
 
 async def create_estate(
-    ctx: ServiceContext, actor: Actor, request: CreateEstateRequest, *, ip: str | None = None
+    ctx: ServiceContext, request: CreateEstateRequest, *, actor: Actor, ip: str | None = None
 ) -> EstateOut:
     require_role(actor, StaffRole.OPERATOR)
     async with ctx.sessions.begin() as session:
@@ -170,7 +170,7 @@ async def create_estate(
         return _estate_out(estate)
 
 
-async def list_estates(ctx: ServiceContext, actor: Actor) -> list[EstateOut]:
+async def list_estates(ctx: ServiceContext, *, actor: Actor) -> list[EstateOut]:
     """The estates within the actor's scope."""
     async with ctx.readers() as session:
         statement = select(Estate).order_by(Estate.id)
@@ -181,7 +181,7 @@ async def list_estates(ctx: ServiceContext, actor: Actor) -> list[EstateOut]:
         return [_estate_out(e) for e in (await session.execute(statement)).scalars()]
 
 
-async def get_estate(ctx: ServiceContext, actor: Actor, estate_id: int) -> EstateOut:
+async def get_estate(ctx: ServiceContext, estate_id: int, *, actor: Actor) -> EstateOut:
     async with ctx.readers() as session:
         estate = await session.get(Estate, estate_id)
         if estate is None:
@@ -202,11 +202,11 @@ def _parse_upload(filename: str, content: bytes) -> RosterImport:
 
 async def import_roster(
     ctx: ServiceContext,
-    actor: Actor,
     estate_id: int,
     filename: str,
     content: bytes,
     *,
+    actor: Actor,
     ip: str | None = None,
 ) -> RosterImportOut:
     """Replace the estate's roster with the uploaded CSV/XLSX; any problem imports nothing.

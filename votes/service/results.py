@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,6 @@ from crypto.signing import Domain
 from votes.enums import CertificationDecision, CosignatureKind, MeetingState, ObjectionState
 from votes.record.entries import (
     CertificationEntry,
-    Entry,
     TallyEntry,
     certification_body,
     certification_entry,
@@ -24,19 +24,18 @@ from votes.record.entries import (
     return_entry,
 )
 from votes.service._common import (
+    CONVENERS,
+    OFFICERS,
     MeetingInfo,
-    append,
-    audit,
+    Step,
+    Transition,
     checkpoint_note,
     ensure_checkpoint,
     find_meeting,
-    locked,
     log_size,
     meeting_settings,
-    require_convener,
     require_officer,
     require_state,
-    transition_out,
 )
 from votes.service._officers import check_signature, cosign, officer_key
 from votes.service.actors import Actor
@@ -116,7 +115,7 @@ async def open_objections(session: AsyncSession, meeting: Meeting) -> int:
 
 
 async def certification_request(
-    ctx: ServiceContext, actor: Actor, code: str
+    ctx: ServiceContext, code: str, *, actor: Actor
 ) -> CertificationRequestOut:
     """What the officer's device signs to certify: the tally hash and the current checkpoint."""
     async with ctx.sessions.begin() as session:
@@ -146,19 +145,19 @@ async def certification_request(
         )
 
 
+class _Decision(NamedTuple):
+    """What an officer's decision on a tally names: their key, the tally, the checkpoint."""
+
+    key: OfficerKey
+    tally: TallyEntry
+    checkpoint: Checkpoint
+
+
 async def _decision_checks(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    actor: Actor,
-    info: MeetingInfo,
-    *,
-    public_key: str,
-    size: int,
-    action: str,
-) -> tuple[OfficerKey, TallyEntry, Checkpoint]:
-    require_officer(actor, info)
-    require_state(info.meeting, action, MeetingState.TALLIED)
-    key = await officer_key(session, actor, public_key.lower())
+    step: Step, request: CertifyRequest | ReturnRequest, *, actor: Actor
+) -> _Decision:
+    session, info, size = step.session, step.info, request.checkpoint_size
+    key = await officer_key(session, actor, request.public_key.lower())
     tally = await tally_entry_of(session, info)
     current = await log_size(session, info.meeting)
     if size != current:
@@ -169,31 +168,38 @@ async def _decision_checks(
             "fetch the current checkpoint and sign again",
             details={"size": size, "current": current},
         )
-    checkpoint = await ensure_checkpoint(ctx, session, info)
-    return key, tally, checkpoint
+    checkpoint = await ensure_checkpoint(step.ctx, session, info)
+    return _Decision(key, tally, checkpoint)
+
+
+_CERTIFY = Transition("certify", "meeting.certify", OFFICERS, (MeetingState.TALLIED,))
+_RETURN = Transition("return", "meeting.return", OFFICERS, (MeetingState.TALLIED,))
 
 
 async def _record_decision(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    actor: Actor,
-    info: MeetingInfo,
+    step: Step,
+    decision: _Decision,
+    request: CertifyRequest | ReturnRequest,
+    body: bytes,
     *,
-    code: str,
-    key: OfficerKey,
-    tally: TallyEntry,
-    checkpoint: Checkpoint,
-    cosignature: str,
-    signature: bytes,
-    decision: CertificationDecision,
-    reason: str | None,
+    actor: Actor,
     now: datetime,
-    ip: str | None,
-    entry: Callable[[int], Entry],
-) -> TransitionOut:
-    """The officer's decision on a tally, certified or returned: the key's cosignature of the
-    checkpoint, the signed log entry, the certification row, the new state and the audit."""
-    meeting = info.meeting
+) -> None:
+    """The officer's decision on a tally, certified or (a ``ReturnRequest``) returned: their
+    Domain.CERTIFICATION signature of ``body``, the key's cosignature of the checkpoint, the
+    signed log entry, the certification row, the new state and the audit."""
+    key, tally, checkpoint = decision
+    signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
+    reason = request.reason if isinstance(request, ReturnRequest) else None
+    cosignature = request.cosignature
+    ctx, session, info, meeting = step.ctx, step.session, step.info, step.meeting
+    certified = reason is None
+    outcome = CertificationDecision.CERTIFIED if certified else CertificationDecision.RETURNED
+    make = (
+        partial(certification_entry)
+        if reason is None
+        else partial(return_entry, reason=hashlib.sha256(reason.encode()).hexdigest())
+    )
     await cosign(
         ctx,
         session,
@@ -203,58 +209,46 @@ async def _record_decision(
         line=cosignature,
         kind=CosignatureKind.CERTIFICATION,
     )
-    _, index = await append(ctx, session, info, entry)
+    # The entry names the officer's key and signature, the tally and the checkpoint signed.
+    signed = partial(make, officer=key.note_name, key_id=key.note_key_id.hex(), signature=signature)
+    decided = partial(signed, meeting=info.meeting_id, time=now, tally=entry_hash(tally).hex())
+    await step.append(lambda i: decided(index=i, size=checkpoint.size, root=checkpoint.root.hex()))
     session.add(
         Certification(
             estate_id=meeting.estate_id,
             meeting_id=meeting.id,
             officer_id=actor.staff_id,
             officer_key_id=key.id,
-            decision=decision,
+            decision=outcome,
             signature=signature,
             tally_hash=entry_hash(tally),
             checkpoint_size=checkpoint.size,
             reason=reason,
-            log_index=index,
+            log_index=step.index,
             created_at=now,
         )
     )
-    certified = decision == CertificationDecision.CERTIFIED
     meeting.state = MeetingState.CERTIFIED if certified else MeetingState.RETURNED
     meeting.updated_at = now
     await ensure_checkpoint(ctx, session, info)
-    await audit(
-        session,
-        ctx,
-        actor,
-        "meeting.certify" if certified else "meeting.return",
-        estate_id=meeting.estate_id,
-        target=f"meeting:{code}",
-        details={"index": index, "officer_key": key.note_name},
-        ip=ip,
-    )
-    return await transition_out(session, info, index)
+    step.details = {"index": step.index, "officer_key": key.note_name}
 
 
 async def certify(
-    ctx: ServiceContext, actor: Actor, code: str, request: CertifyRequest, *, ip: str | None = None
+    ctx: ServiceContext,
+    code: str,
+    request: CertifyRequest,
+    *,
+    actor: Actor,
+    ip: str | None = None,
 ) -> TransitionOut:
     """Officer certification: after the objection window, with every objection answered, a
     Domain.CERTIFICATION signature naming the tally hash and the current checkpoint, and the
     key's cosignature of that checkpoint."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        key, tally, checkpoint = await _decision_checks(
-            ctx,
-            session,
-            actor,
-            info,
-            public_key=request.public_key,
-            size=request.checkpoint_size,
-            action="certify",
-        )
-        meeting = info.meeting
-        record = await tally_record(session, meeting)
+    async with _CERTIFY(ctx, code, actor=actor, ip=ip) as step:
+        info, meeting = step.info, step.meeting
+        decision = await _decision_checks(step, request, actor=actor)
+        record = await tally_record(step.session, meeting)
         assert record is not None
         now = ctx.now()
         deadline = objection_deadline(meeting, record)
@@ -265,7 +259,7 @@ async def certify(
                 f"the objection window runs until {deadline.isoformat()}; certify after it",
                 details={"objection_deadline": deadline.isoformat()},
             )
-        pending = await open_objections(session, meeting)
+        pending = await open_objections(step.session, meeting)
         if pending:
             raise Conflict(
                 "objections_unanswered",
@@ -273,110 +267,55 @@ async def certify(
                 f"{pending} objection(s) are not answered yet",
                 details={"open_objections": pending},
             )
-        tally_hash = entry_hash(tally).hex()
-        root = checkpoint.root.hex()
+        checkpoint = decision.checkpoint
         body = certification_body(
-            meeting=info.meeting_id, tally=tally_hash, size=checkpoint.size, root=root
+            meeting=info.meeting_id,
+            tally=entry_hash(decision.tally).hex(),
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
         )
-        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        return await _record_decision(
-            ctx,
-            session,
-            actor,
-            info,
-            code=code,
-            key=key,
-            tally=tally,
-            checkpoint=checkpoint,
-            cosignature=request.cosignature,
-            signature=signature,
-            decision=CertificationDecision.CERTIFIED,
-            reason=None,
-            now=now,
-            ip=ip,
-            entry=lambda i: certification_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                officer=key.note_name,
-                key_id=key.note_key_id.hex(),
-                tally=tally_hash,
-                size=checkpoint.size,
-                root=root,
-                signature=signature,
-            ),
-        )
+        await _record_decision(step, decision, request, body, actor=actor, now=now)
+    return step.answer
 
 
 async def return_result(
-    ctx: ServiceContext, actor: Actor, code: str, request: ReturnRequest, *, ip: str | None = None
+    ctx: ServiceContext,
+    code: str,
+    request: ReturnRequest,
+    *,
+    actor: Actor,
+    ip: str | None = None,
 ) -> TransitionOut:
     """Officer refuses to certify: a signed return naming the tally, checkpoint and reasons."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        key, tally, checkpoint = await _decision_checks(
-            ctx,
-            session,
-            actor,
-            info,
-            public_key=request.public_key,
-            size=request.checkpoint_size,
-            action="return",
-        )
-        tally_hash = entry_hash(tally).hex()
-        root = checkpoint.root.hex()
-        reason = hashlib.sha256(request.reason.encode()).hexdigest()
+    async with _RETURN(ctx, code, actor=actor, ip=ip) as step:
+        info = step.info
+        decision = await _decision_checks(step, request, actor=actor)
+        checkpoint = decision.checkpoint
         body = return_body(
             meeting=info.meeting_id,
-            tally=tally_hash,
+            tally=entry_hash(decision.tally).hex(),
             size=checkpoint.size,
-            root=root,
-            reason=reason,
+            root=checkpoint.root.hex(),
+            reason=hashlib.sha256(request.reason.encode()).hexdigest(),
         )
-        signature = check_signature(key, Domain.CERTIFICATION, body, request.signature.lower())
-        now = ctx.now()
-        return await _record_decision(
-            ctx,
-            session,
-            actor,
-            info,
-            code=code,
-            key=key,
-            tally=tally,
-            checkpoint=checkpoint,
-            cosignature=request.cosignature,
-            signature=signature,
-            decision=CertificationDecision.RETURNED,
-            reason=request.reason,
-            now=now,
-            ip=ip,
-            entry=lambda i: return_entry(
-                meeting=info.meeting_id,
-                index=i,
-                time=now,
-                officer=key.note_name,
-                key_id=key.note_key_id.hex(),
-                tally=tally_hash,
-                size=checkpoint.size,
-                root=root,
-                reason=reason,
-                signature=signature,
-            ),
-        )
+        await _record_decision(step, decision, request, body, actor=actor, now=ctx.now())
+    return step.answer
 
 
 # ------------------------------------------------------------------ publish / archive
 
 
+_PUBLISH_RESULT = Transition(
+    "publish the result", "meeting.publish_result", CONVENERS, (MeetingState.CERTIFIED,)
+)
+
+
 async def publish_result(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Publish the certified result on the bulletin (publication entry)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "publish the result", MeetingState.CERTIFIED)
+    async with _PUBLISH_RESULT(ctx, code, actor=actor, ip=ip) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         certification = await session.scalar(
             select(Certification).where(
                 Certification.estate_id == meeting.estate_id,
@@ -397,10 +336,7 @@ async def publish_result(
         assert isinstance(cert_entry, CertificationEntry)
         disclosure = meeting_settings(meeting).disclosure
         now = ctx.now()
-        _, index = await append(
-            ctx,
-            session,
-            info,
+        await step.append(
             lambda i: publication_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -412,37 +348,20 @@ async def publish_result(
         meeting.state = MeetingState.PUBLISHED
         meeting.updated_at = now
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.publish_result",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index}
+    return step.answer
+
+
+_ARCHIVE_MEETING = Transition(
+    "archive", "meeting.archive", CONVENERS, (MeetingState.PUBLISHED, MeetingState.RETURNED)
+)
 
 
 async def archive(
-    ctx: ServiceContext, actor: Actor, code: str, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor, ip: str | None = None
 ) -> TransitionOut:
     """Archive a published or returned meeting (no log entry: the record is complete)."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "archive", MeetingState.PUBLISHED, MeetingState.RETURNED)
-        meeting.state = MeetingState.ARCHIVED
-        meeting.updated_at = ctx.now()
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.archive",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            ip=ip,
-        )
-        return await transition_out(session, info, None)
+    async with _ARCHIVE_MEETING(ctx, code, actor=actor, ip=ip) as step:
+        step.meeting.state = MeetingState.ARCHIVED
+        step.meeting.updated_at = ctx.now()
+    return step.answer

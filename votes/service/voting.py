@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from votes.enums import MeetingState
 from votes.record.entries import (
@@ -15,130 +16,95 @@ from votes.record.entries import (
     tally_entry,
 )
 from votes.service._common import (
-    MeetingInfo,
-    append,
-    audit,
+    CONVENERS,
+    Transition,
     ensure_checkpoint,
     load_notice,
-    locked,
-    require_convener,
-    require_state,
-    transition_out,
 )
 from votes.service._tally import compute_result
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.errors import Conflict
-from votes.service.schemas import (
-    TransitionOut,
-)
+from votes.service.schemas import TransitionOut
 from votes.storage import get_entries, get_root
-from votes.storage.models import TallyRecord
+from votes.storage.models import Meeting, TallyRecord
 
-__all__ = ["close_meeting", "open_locked", "open_meeting", "tally_meeting"]
+__all__ = ["close_meeting", "open_meeting", "tally_meeting"]
+
+
+#: The instant a step is due at: the refusal before it says so (zh) and what voting does then.
+_DUE = {
+    "open_at": ("投票尚未开始（开始时间 {}）", "opens"),
+    "close_at": ("投票截止时间未到（{}）", "closes"),
+}
+
+
+def _due(ctx: ServiceContext, meeting: Meeting, name: str) -> datetime:
+    """Now, refusing (409 ``too_early``) before the meeting's instant ``name``."""
+    now = ctx.now()
+    instant = getattr(meeting, name)
+    assert instant is not None
+    if now < instant:
+        zh, verb = _DUE[name]
+        raise Conflict(
+            "too_early",
+            zh.format(instant.isoformat()),
+            f"voting {verb} at {instant.isoformat()}; it is {now.isoformat()}",
+            details={name: instant.isoformat()},
+        )
+    return now
+
+
+_OPEN_VOTING = Transition("open", "meeting.open", CONVENERS, (MeetingState.NOTICE,))
+_CLOSE_VOTING = Transition("close", "meeting.close", CONVENERS, (MeetingState.OPEN,))
 
 
 async def open_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Open voting (not before ``open_at``); the scheduler calls this with ``actor`` None."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        index = await open_locked(ctx, session, info, actor, ip=ip)
-        return await transition_out(session, info, index)
-
-
-async def open_locked(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    info: MeetingInfo,
-    actor: Actor | None,
-    *,
-    ip: str | None = None,
-) -> int:
-    meeting = info.meeting
-    require_state(meeting, "open", MeetingState.NOTICE)
-    now = ctx.now()
-    assert meeting.open_at is not None
-    assert meeting.close_at is not None
-    if now < meeting.open_at:
-        raise Conflict(
-            "too_early",
-            f"投票尚未开始（开始时间 {meeting.open_at.isoformat()}）",
-            f"voting opens at {meeting.open_at.isoformat()}; it is {now.isoformat()}",
-            details={"open_at": meeting.open_at.isoformat()},
-        )
-    _, index = await append(
-        ctx, session, info, lambda i: open_entry(meeting=info.meeting_id, index=i, time=now)
-    )
-    meeting.state = MeetingState.OPEN
-    meeting.updated_at = now
-    await audit(
-        session,
-        ctx,
-        actor,
-        "meeting.open",
-        estate_id=meeting.estate_id,
-        target=f"meeting:{meeting.code}",
-        details={"index": index},
-        ip=ip,
-    )
-    return index
+    return await _on_time(ctx, code, opening=True, actor=actor, ip=ip)
 
 
 async def close_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Close voting at ``close_at`` (never before): the closing entry, written once."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "close", MeetingState.OPEN)
-        now = ctx.now()
-        assert meeting.close_at is not None
-        if now < meeting.close_at:
-            raise Conflict(
-                "too_early",
-                f"投票截止时间未到（{meeting.close_at.isoformat()}）",
-                f"voting closes at {meeting.close_at.isoformat()}; it is {now.isoformat()}",
-                details={"close_at": meeting.close_at.isoformat()},
+    return await _on_time(ctx, code, opening=False, actor=actor, ip=ip)
+
+
+async def _on_time(
+    ctx: ServiceContext, code: str, *, opening: bool, actor: Actor | None, ip: str | None
+) -> TransitionOut:
+    """Open or close voting, not before the meeting's ``open_at`` or ``close_at``."""
+    async with (_OPEN_VOTING if opening else _CLOSE_VOTING)(ctx, code, actor=actor, ip=ip) as step:
+        meeting = step.meeting
+        now = _due(ctx, meeting, "open_at" if opening else "close_at")
+        if opening:
+            await step.append(lambda i: open_entry(meeting=step.info.meeting_id, index=i, time=now))
+        else:
+            close_at = meeting.close_at
+            assert close_at is not None
+            await step.append(
+                lambda i: closing_entry(
+                    meeting=step.info.meeting_id, index=i, time=now, closed_at=close_at
+                ),
             )
-        close_at = meeting.close_at
-        _, index = await append(
-            ctx,
-            session,
-            info,
-            lambda i: closing_entry(meeting=info.meeting_id, index=i, time=now, closed_at=close_at),
-        )
-        meeting.state = MeetingState.CLOSED
+        meeting.state = MeetingState.OPEN if opening else MeetingState.CLOSED
         meeting.updated_at = now
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.close",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index}
+    return step.answer
+
+
+_TALLY_VOTES = Transition("tally", "meeting.tally", CONVENERS, (MeetingState.CLOSED,))
 
 
 async def tally_meeting(
-    ctx: ServiceContext, code: str, actor: Actor | None = None, *, ip: str | None = None
+    ctx: ServiceContext, code: str, *, actor: Actor | None = None, ip: str | None = None
 ) -> TransitionOut:
     """Count a closed meeting from its log (votes.tally), sign and log the result, once."""
-    async with ctx.sessions.begin() as session:
-        info = await locked(session, code)
-        if actor is not None:
-            require_convener(actor, info)
-        meeting = info.meeting
-        require_state(meeting, "tally", MeetingState.CLOSED)
+    async with _TALLY_VOTES(ctx, code, actor=actor, ip=ip) as step:
+        session, info, meeting = step.session, step.info, step.meeting
         notice = await load_notice(session, info)
         raw = await get_entries(session, estate_id=meeting.estate_id, meeting_id=meeting.id)
         entries = [decode_entry(data) for data in raw]
@@ -151,10 +117,7 @@ async def tally_meeting(
         )
         result = compute_result(notice, entries[:size])
         now = ctx.now()
-        entry, index = await append(
-            ctx,
-            session,
-            info,
+        entry = await step.append(
             lambda i: tally_entry(
                 meeting=info.meeting_id,
                 index=i,
@@ -173,21 +136,12 @@ async def tally_meeting(
                 result_hash=entry_hash(entry),
                 signature=bytes.fromhex(entry.signature),
                 checkpoint_size=size,
-                log_index=index,
+                log_index=step.index,
                 created_at=now,
             )
         )
         meeting.state = MeetingState.TALLIED
         meeting.updated_at = now
         await ensure_checkpoint(ctx, session, info)
-        await audit(
-            session,
-            ctx,
-            actor,
-            "meeting.tally",
-            estate_id=meeting.estate_id,
-            target=f"meeting:{code}",
-            details={"index": index, "inputs_size": size},
-            ip=ip,
-        )
-        return await transition_out(session, info, index)
+        step.details = {"index": step.index, "inputs_size": size}
+    return step.answer

@@ -60,6 +60,7 @@ from votes.service.schemas import (
     MeetingSettings,
     MotionIn,
     PendingReplacementOut,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from votes.settings import Settings
@@ -258,38 +259,38 @@ class World:
             motions=kw.pop("motions", self.motions()),
             **kw,
         )
-        out = await meetings.create_draft(self.ctx, self.convener_a, request)
+        out = await meetings.create_draft(self.ctx, request, actor=self.convener_a)
         return out.code
 
     async def submitted(self, **kw: Any) -> str:
         code = await self.draft(**kw)
-        self.letters[code] = await credentials.issue_letters(self.ctx, self.convener_a, code)
-        await meetings.submit(self.ctx, self.convener_a, code)
-        meeting = await meetings.get_meeting(self.ctx, code, self.convener_a)
+        self.letters[code] = await credentials.issue_letters(self.ctx, code, actor=self.convener_a)
+        await meetings.submit(self.ctx, code, actor=self.convener_a)
+        meeting = await meetings.get_meeting(self.ctx, code, actor=self.convener_a)
         assert meeting.roster_root is not None
         self.roots[code] = meeting.roster_root
         return code
 
     async def approve(self, code: str, officer: Officer | None = None) -> None:
         if officer is None:
-            meeting = await meetings.get_meeting(self.ctx, code, self.operator)
+            meeting = await meetings.get_meeting(self.ctx, code, actor=self.operator)
             officer = self.officer_a if meeting.estate_id == self.estate_a else self.officer_b
-        request = await meetings.approval_request(self.ctx, officer.actor, code)
+        request = await meetings.approval_request(self.ctx, code, actor=officer.actor)
         await meetings.approve(
             self.ctx,
-            officer.actor,
             code,
             approve_request(officer, request.approval_body, request.checkpoint, self.clock.now),
+            actor=officer.actor,
         )
 
         latest = await latest_checkpoint(self.ctx, code)
         await meetings.cosign_checkpoint(
             self.ctx,
-            officer.actor,
             code,
             public_key=officer.public_hex,
             size=latest.size,
             cosignature=officer.signer.cosign(checkpoint_body(latest.note), _ts(self.clock.now)),
+            actor=officer.actor,
         )
 
     async def approved(self, **kw: Any) -> str:
@@ -299,19 +300,19 @@ class World:
 
     async def noticed(self, **kw: Any) -> str:
         code = await self.approved(**kw)
-        await meetings.publish_notice(self.ctx, self.convener_a, code)
+        await meetings.publish_notice(self.ctx, code, actor=self.convener_a)
         return code
 
     async def opened(self, **kw: Any) -> str:
         code = await self.noticed(**kw)
-        meeting = await meetings.get_meeting(self.ctx, code, self.convener_a)
+        meeting = await meetings.get_meeting(self.ctx, code, actor=self.convener_a)
         assert meeting.open_at is not None
         self.clock.set(meeting.open_at)
         await meetings.open_meeting(self.ctx, code)
         return code
 
     async def to_close(self, code: str) -> None:
-        meeting = await meetings.get_meeting(self.ctx, code, self.convener_a)
+        meeting = await meetings.get_meeting(self.ctx, code, actor=self.convener_a)
         assert meeting.close_at is not None
         self.clock.set(meeting.close_at)
 
@@ -330,11 +331,13 @@ class World:
         """The convener's request for a new letter (pending until the officer signs)."""
         return await credentials.request_replacement(
             self.ctx,
-            self.convener_a,
             code,
-            member_id,
-            reason="遗失 lost",
-            request_sha256=hashlib.sha256(f"request for {member_id}".encode()).hexdigest(),
+            ReplaceCredentialRequest(
+                member_id=member_id,
+                reason="遗失 lost",
+                request_sha256=hashlib.sha256(f"request for {member_id}".encode()).hexdigest(),
+            ),
+            actor=self.convener_a,
         )
 
     async def sign_change(
@@ -344,13 +347,13 @@ class World:
         officer = officer or self.officer_a
         return await credentials.approve_change(
             self.ctx,
-            officer.actor,
             code,
             request.id,
             SignCredentialChangeRequest(
                 public_key=officer.public_hex,
                 signature=officer.key.sign(Domain.CREDENTIAL_CHANGE, request.body.encode()).hex(),
             ),
+            actor=officer.actor,
         )
 
     async def replace_credential(self, code: str, member_id: str) -> LetterOut:
@@ -363,20 +366,21 @@ class World:
         """A credential revoked without replacement: requested, then signed by the officer."""
         request = await credentials.request_revocation(
             self.ctx,
-            self.convener_a,
             code,
-            member_id,
-            reason="撤销 revoked",
-            request_sha256=hashlib.sha256(f"revoke {member_id}".encode()).hexdigest(),
+            ReplaceCredentialRequest(
+                member_id=member_id,
+                reason="撤销 revoked",
+                request_sha256=hashlib.sha256(f"revoke {member_id}".encode()).hexdigest(),
+            ),
+            actor=self.convener_a,
         )
         return await self.sign_change(code, request)
 
     async def certify(self, code: str, officer: Officer | None = None) -> None:
         officer = officer or self.officer_a
-        request = await meetings.certification_request(self.ctx, officer.actor, code)
+        request = await meetings.certification_request(self.ctx, code, actor=officer.actor)
         await meetings.certify(
             self.ctx,
-            officer.actor,
             code,
             CertifyRequest(
                 public_key=officer.public_hex,
@@ -388,6 +392,7 @@ class World:
                     checkpoint_body(request.checkpoint), _ts(self.clock.now)
                 ),
             ),
+            actor=officer.actor,
         )
 
 
@@ -410,7 +415,6 @@ async def _staff(
 ) -> Actor:
     out = await accounts.create_staff(
         ctx,
-        operator,
         CreateStaffRequest(
             username=username,
             password=f"pw-{username}-123",
@@ -418,6 +422,7 @@ async def _staff(
             display_name=username,
             **scopes,
         ),
+        actor=operator,
     )
     return await accounts.load_actor(ctx, out.id)
 
@@ -425,26 +430,28 @@ async def _staff(
 async def build_world(ctx: ServiceContext, clock: FakeClock) -> World:
     operator = await _staff(ctx, None, "operator", StaffRole.OPERATOR)
     city = await regions.create_region(
-        ctx, operator, CreateRegionRequest(level=RegionLevel.CITY, name="市")
+        ctx, CreateRegionRequest(level=RegionLevel.CITY, name="市"), actor=operator
     )
     district = await regions.create_region(
-        ctx, operator, CreateRegionRequest(level=RegionLevel.DISTRICT, name="区", parent_id=city.id)
+        ctx,
+        CreateRegionRequest(level=RegionLevel.DISTRICT, name="区", parent_id=city.id),
+        actor=operator,
     )
     sub_a = await regions.create_region(
         ctx,
-        operator,
         CreateRegionRequest(level=RegionLevel.SUBDISTRICT, name="甲街道", parent_id=district.id),
+        actor=operator,
     )
     sub_b = await regions.create_region(
         ctx,
-        operator,
         CreateRegionRequest(level=RegionLevel.SUBDISTRICT, name="乙街道", parent_id=district.id),
+        actor=operator,
     )
     estate_a = await regions.create_estate(
-        ctx, operator, CreateEstateRequest(subdistrict_id=sub_a.id, name="甲小区")
+        ctx, CreateEstateRequest(subdistrict_id=sub_a.id, name="甲小区"), actor=operator
     )
     estate_b = await regions.create_estate(
-        ctx, operator, CreateEstateRequest(subdistrict_id=sub_b.id, name="乙小区")
+        ctx, CreateEstateRequest(subdistrict_id=sub_b.id, name="乙小区"), actor=operator
     )
     convener_a = await _staff(
         ctx, operator, "convener-a", StaffRole.CONVENER, estate_ids=[estate_a.id]
@@ -459,10 +466,10 @@ async def build_world(ctx: ServiceContext, clock: FakeClock) -> World:
         ctx, operator, "officer-b", StaffRole.OFFICER, subdistrict_ids=[sub_b.id]
     )
     key_a, key_b = SigningKey.from_seed(b"\x0a" * 32), SigningKey.from_seed(b"\x0b" * 32)
-    await accounts.enrol_officer_key(ctx, officer_a, key_a.public_key.hex(), "officer.a")
-    await accounts.enrol_officer_key(ctx, officer_b, key_b.public_key.hex(), "officer.b")
-    await regions.import_roster(ctx, convener_a, estate_a.id, "roster.csv", ROSTER_CSV)
-    await regions.import_roster(ctx, convener_b, estate_b.id, "roster.csv", ROSTER_CSV)
+    await accounts.enrol_officer_key(ctx, key_a.public_key.hex(), "officer.a", actor=officer_a)
+    await accounts.enrol_officer_key(ctx, key_b.public_key.hex(), "officer.b", actor=officer_b)
+    await regions.import_roster(ctx, estate_a.id, "roster.csv", ROSTER_CSV, actor=convener_a)
+    await regions.import_roster(ctx, estate_b.id, "roster.csv", ROSTER_CSV, actor=convener_b)
     return World(
         ctx=ctx,
         clock=clock,

@@ -55,7 +55,7 @@ async def test_logins_and_failures_are_audited(world: World) -> None:
     await accounts.authenticate(world.ctx, "convener-a", "pw-convener-a-123", ip="10.0.0.1")
     with pytest.raises(ServiceError):
         await accounts.authenticate(world.ctx, "convener-a", "nope", ip="10.0.0.2")
-    events = await accounts.list_audit(world.ctx, world.operator)
+    events = await accounts.list_audit(world.ctx, actor=world.operator)
     seen = {(e.action, e.client_ip) for e in events}
     assert {("auth.login", "10.0.0.1"), ("auth.login_failed", "10.0.0.2")} <= seen
 
@@ -64,13 +64,13 @@ async def test_username_taken_refused(world: World) -> None:
     with pytest.raises(ServiceError) as caught:
         await accounts.create_staff(
             world.ctx,
-            world.operator,
             CreateStaffRequest(
                 username="convener-a",
                 password="password-123",
                 role=StaffRole.CONVENER,
                 display_name="x",
             ),
+            actor=world.operator,
         )
     assert caught.value.code == "username_taken"
 
@@ -78,18 +78,18 @@ async def test_username_taken_refused(world: World) -> None:
 async def test_officer_key_name_and_key_are_unique(world: World) -> None:
     fresh = SigningKey.from_seed(b"\x31" * 32).public_key.hex()
     with pytest.raises(ServiceError) as caught:
-        await accounts.enrol_officer_key(world.ctx, world.officer_a.actor, fresh, "officer.b")
+        await accounts.enrol_officer_key(world.ctx, fresh, "officer.b", actor=world.officer_a.actor)
     assert caught.value.code == "officer_key_exists"
     with pytest.raises(ServiceError) as caught:
         await accounts.enrol_officer_key(
-            world.ctx, world.officer_a.actor, world.officer_a.public_hex, "officer.a2"
+            world.ctx, world.officer_a.public_hex, "officer.a2", actor=world.officer_a.actor
         )
     assert caught.value.code == "officer_key_exists"
 
 
 async def test_officer_key_carries_its_cosignature_key_id(world: World) -> None:
 
-    keys = await accounts.list_officer_keys(world.ctx, world.officer_a.actor)
+    keys = await accounts.list_officer_keys(world.ctx, actor=world.officer_a.actor)
     expected = CosignatureSigner("officer.a", world.officer_a.key).key_id.hex()
     assert [(k.name, k.key_id) for k in keys] == [("officer.a", expected)]
 

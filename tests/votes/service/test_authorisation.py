@@ -25,6 +25,7 @@ from votes.service.schemas import (
     CreateStaffRequest,
     MotionIn,
     PaperBallotRequest,
+    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
     StaffObjectionRequest,
     UpdateMeetingRequest,
@@ -50,28 +51,28 @@ async def test_convener_of_another_estate_cannot_change_or_submit(world: World) 
     other = world.convener_b
     await _refused(
         "meeting_not_found",
-        meetings.update_draft(world.ctx, other, code, UpdateMeetingRequest(title="x")),
+        meetings.update_draft(world.ctx, code, UpdateMeetingRequest(title="x"), actor=other),
         status=404,
     )
     await _refused(
         "meeting_not_found",
-        meetings.add_motion(world.ctx, other, code, MotionIn(id="X", title="x", item=9)),
+        meetings.add_motion(world.ctx, code, MotionIn(id="X", title="x", item=9), actor=other),
         status=404,
     )
     await _refused(
-        "meeting_not_found", credentials.issue_letters(world.ctx, other, code), status=404
+        "meeting_not_found", credentials.issue_letters(world.ctx, code, actor=other), status=404
     )
-    await _refused("meeting_not_found", meetings.submit(world.ctx, other, code), status=404)
+    await _refused("meeting_not_found", meetings.submit(world.ctx, code, actor=other), status=404)
 
 
 async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: World) -> None:
     code = await world.approved()
     await _refused(
         "meeting_not_found",
-        meetings.publish_notice(world.ctx, world.convener_b, code),
+        meetings.publish_notice(world.ctx, code, actor=world.convener_b),
         status=404,
     )
-    await meetings.publish_notice(world.ctx, world.convener_a, code)
+    await meetings.publish_notice(world.ctx, code, actor=world.convener_a)
     meeting = await meetings.get_meeting(world.ctx, code)
     assert meeting.open_at is not None
     world.clock.set(meeting.open_at)
@@ -89,13 +90,15 @@ async def test_convener_of_another_estate_cannot_publish_or_enter_paper(world: W
 
 async def test_convener_cannot_approve(world: World) -> None:
     code = await world.submitted()
-    await _refused("role_forbidden", meetings.approval_request(world.ctx, world.convener_a, code))
+    await _refused(
+        "role_forbidden", meetings.approval_request(world.ctx, code, actor=world.convener_a)
+    )
 
 
 async def test_convener_of_another_estate_cannot_import_its_roster(world: World) -> None:
     await _refused(
         "estate_not_found",
-        regions.import_roster(world.ctx, world.convener_b, world.estate_a, "r.csv", b"x"),
+        regions.import_roster(world.ctx, world.estate_a, "r.csv", b"x", actor=world.convener_b),
         status=404,
     )
 
@@ -103,9 +106,11 @@ async def test_convener_of_another_estate_cannot_import_its_roster(world: World)
 async def test_convener_cannot_see_another_estates_draft(world: World) -> None:
     code = await world.draft()
     await _refused(
-        "meeting_not_found", meetings.get_meeting(world.ctx, code, world.convener_b), status=404
+        "meeting_not_found",
+        meetings.get_meeting(world.ctx, code, actor=world.convener_b),
+        status=404,
     )
-    listed = await meetings.list_meetings(world.ctx, world.convener_b)
+    listed = await meetings.list_meetings(world.ctx, actor=world.convener_b)
     assert code not in {m.code for m in listed}
 
 
@@ -126,19 +131,19 @@ async def test_officer_of_another_subdistrict_cannot_approve(world: World) -> No
     code = await world.submitted()
     await _refused(
         "meeting_not_found",
-        meetings.approval_request(world.ctx, world.officer_b.actor, code),
+        meetings.approval_request(world.ctx, code, actor=world.officer_b.actor),
         status=404,
     )
-    request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
+    request = await meetings.approval_request(world.ctx, code, actor=world.officer_a.actor)
     await _refused(
         "meeting_not_found",
         meetings.approve(
             world.ctx,
-            world.officer_b.actor,
             code,
             approve_request(
                 world.officer_b, request.approval_body, request.checkpoint, world.clock.now
             ),
+            actor=world.officer_b.actor,
         ),
         status=404,
     )
@@ -147,16 +152,16 @@ async def test_officer_of_another_subdistrict_cannot_approve(world: World) -> No
 async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: World) -> None:
     code = await world.opened()
     lodged = await objections.file_staff_objection(
-        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="other", text="x")
+        world.ctx, code, StaffObjectionRequest(subject="other", text="x"), actor=world.convener_a
     )
     await _refused(
         "meeting_not_found",
         objections.answer_objection(
             world.ctx,
-            world.officer_b.actor,
             code,
             lodged.id,
             AnswerObjectionRequest(decision="rejected", text="y"),
+            actor=world.officer_b.actor,
         ),
         status=404,
     )
@@ -165,7 +170,7 @@ async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: Wo
     await meetings.tally_meeting(world.ctx, code)
     await _refused(
         "meeting_not_found",
-        meetings.certification_request(world.ctx, world.officer_b.actor, code),
+        meetings.certification_request(world.ctx, code, actor=world.officer_b.actor),
         status=404,
     )
 
@@ -173,17 +178,17 @@ async def test_officer_of_another_subdistrict_cannot_certify_or_answer(world: Wo
 async def _approve_with(
     world: World, code: str, officer: Officer, key: SigningKey, *, body: bytes | None = None
 ) -> None:
-    request = await meetings.approval_request(world.ctx, officer.actor, code)
+    request = await meetings.approval_request(world.ctx, code, actor=officer.actor)
     signer = Officer(officer.actor, key, officer.name).signer
     await meetings.approve(
         world.ctx,
-        officer.actor,
         code,
         ApproveRequest(
             public_key=key.public_key.hex(),
             signature=key.sign(Domain.APPROVAL, body or request.approval_body.encode()).hex(),
             cosignature=signer.cosign(checkpoint_body(request.checkpoint), 1),
         ),
+        actor=officer.actor,
     )
 
 
@@ -204,8 +209,8 @@ async def test_another_officers_key_refused(world: World) -> None:
 
 async def test_revoked_officer_key_refused(world: World) -> None:
     code = await world.submitted()
-    keys = await accounts.list_officer_keys(world.ctx, world.officer_a.actor)
-    await accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id)
+    keys = await accounts.list_officer_keys(world.ctx, actor=world.officer_a.actor)
+    await accounts.revoke_officer_key(world.ctx, keys[0].id, actor=world.officer_a.actor)
     await _refused(
         "officer_key_revoked", _approve_with(world, code, world.officer_a, world.officer_a.key)
     )
@@ -221,7 +226,7 @@ async def test_signature_over_another_body_refused(world: World) -> None:
 
 async def test_forged_cosignature_refused(world: World) -> None:
     code = await world.submitted()
-    request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
+    request = await meetings.approval_request(world.ctx, code, actor=world.officer_a.actor)
     good = approve_request(
         world.officer_a, request.approval_body, request.checkpoint, world.clock.now
     )
@@ -231,20 +236,20 @@ async def test_forged_cosignature_refused(world: World) -> None:
         "bad_cosignature",
         meetings.approve(
             world.ctx,
-            world.officer_a.actor,
             code,
             ApproveRequest(
                 public_key=good.public_key, signature=good.signature, cosignature=forged
             ),
+            actor=world.officer_a.actor,
         ),
     )
 
 
 async def test_officer_cannot_revoke_another_officers_key(world: World) -> None:
-    keys = await accounts.list_officer_keys(world.ctx, world.officer_b.actor)
+    keys = await accounts.list_officer_keys(world.ctx, actor=world.officer_b.actor)
     await _refused(
         "officer_key_not_found",
-        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id),
+        accounts.revoke_officer_key(world.ctx, keys[0].id, actor=world.officer_a.actor),
         status=404,
     )
 
@@ -252,7 +257,8 @@ async def test_officer_cannot_revoke_another_officers_key(world: World) -> None:
 async def test_only_officers_enrol_keys(world: World) -> None:
     key = SigningKey.from_seed(b"\x77" * 32).public_key.hex()
     await _refused(
-        "role_forbidden", accounts.enrol_officer_key(world.ctx, world.convener_a, key, "c.key")
+        "role_forbidden",
+        accounts.enrol_officer_key(world.ctx, key, "c.key", actor=world.convener_a),
     )
 
 
@@ -269,16 +275,18 @@ async def test_only_operators_create_staff_and_estates(world: World) -> None:
     request = CreateStaffRequest(
         username="new", password="password-123", role=StaffRole.CONVENER, display_name="n"
     )
-    await _refused("role_forbidden", accounts.create_staff(world.ctx, world.convener_a, request))
     await _refused(
-        "role_forbidden", accounts.create_staff(world.ctx, world.officer_a.actor, request)
+        "role_forbidden", accounts.create_staff(world.ctx, request, actor=world.convener_a)
+    )
+    await _refused(
+        "role_forbidden", accounts.create_staff(world.ctx, request, actor=world.officer_a.actor)
     )
     await _refused(
         "role_forbidden",
         regions.create_estate(
             world.ctx,
-            world.convener_a,
             CreateEstateRequest(subdistrict_id=world.subdistrict_a, name="x"),
+            actor=world.convener_a,
         ),
     )
 
@@ -288,11 +296,13 @@ async def test_listings_follow_scopes(world: World) -> None:
     world.convener_a = world.operator
     code_b = await world.draft(estate_id=world.estate_b)
     seen_by_officer_a = {
-        m.code for m in await meetings.list_meetings(world.ctx, world.officer_a.actor)
+        m.code for m in await meetings.list_meetings(world.ctx, actor=world.officer_a.actor)
     }
-    seen_by_operator = {m.code for m in await meetings.list_meetings(world.ctx, world.operator)}
+    seen_by_operator = {
+        m.code for m in await meetings.list_meetings(world.ctx, actor=world.operator)
+    }
     assert (seen_by_officer_a, seen_by_operator) == ({code_a}, {code_a, code_b})
-    estates = await regions.list_estates(world.ctx, world.convener_b)
+    estates = await regions.list_estates(world.ctx, actor=world.convener_b)
     assert [e.id for e in estates] == [world.estate_b]
 
 
@@ -308,45 +318,53 @@ _MISSING_ESTATE = 987654
 _AnyCall = Callable[[World, Actor, str], Awaitable[object]]
 
 _MEETING_CALLS: dict[str, _AnyCall] = {
-    "get_meeting": lambda w, a, c: meetings.get_meeting(w.ctx, c, a),
+    "get_meeting": lambda w, a, c: meetings.get_meeting(w.ctx, c, actor=a),
     "update_draft": lambda w, a, c: meetings.update_draft(
-        w.ctx, a, c, UpdateMeetingRequest(title="x")
+        w.ctx, c, UpdateMeetingRequest(title="x"), actor=a
     ),
     "add_motion": lambda w, a, c: meetings.add_motion(
-        w.ctx, a, c, MotionIn(id="X", title="x", item=9)
+        w.ctx, c, MotionIn(id="X", title="x", item=9), actor=a
     ),
-    "remove_motion": lambda w, a, c: meetings.remove_motion(w.ctx, a, c, "M1"),
-    "submit": lambda w, a, c: meetings.submit(w.ctx, a, c),
-    "issue_letters": lambda w, a, c: credentials.issue_letters(w.ctx, a, c),
+    "remove_motion": lambda w, a, c: meetings.remove_motion(w.ctx, c, "M1", actor=a),
+    "submit": lambda w, a, c: meetings.submit(w.ctx, c, actor=a),
+    "issue_letters": lambda w, a, c: credentials.issue_letters(w.ctx, c, actor=a),
     "register_public_keys": lambda w, a, c: credentials.register_public_keys(
-        w.ctx, a, c, {"member:1-101": SigningKey.from_seed(b"\x31" * 32).public_key.hex()}
+        w.ctx, c, {"member:1-101": SigningKey.from_seed(b"\x31" * 32).public_key.hex()}, actor=a
     ),
     "request_revocation": lambda w, a, c: credentials.request_revocation(
-        w.ctx, a, c, "member:1-101", reason="x", request_sha256="ab" * 32
+        w.ctx,
+        c,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="ab" * 32),
+        actor=a,
     ),
     "request_replacement": lambda w, a, c: credentials.request_replacement(
-        w.ctx, a, c, "member:1-101", reason="x", request_sha256="ab" * 32
+        w.ctx,
+        c,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="ab" * 32),
+        actor=a,
     ),
-    "list_change_requests": lambda w, a, c: credentials.list_change_requests(w.ctx, a, code=c),
-    "change_request": lambda w, a, c: credentials.change_request(w.ctx, a, c, uuid.uuid4()),
+    "list_change_requests": lambda w, a, c: credentials.list_change_requests(
+        w.ctx, code=c, actor=a
+    ),
+    "change_request": lambda w, a, c: credentials.change_request(w.ctx, c, uuid.uuid4(), actor=a),
     "approve_change": lambda w, a, c: credentials.approve_change(
         w.ctx,
-        a,
         c,
         uuid.uuid4(),
         SignCredentialChangeRequest(public_key="ab" * 32, signature="cd" * 64),
+        actor=a,
     ),
     "refuse_change": lambda w, a, c: credentials.refuse_change(
-        w.ctx, a, c, uuid.uuid4(), reason="x"
+        w.ctx, c, uuid.uuid4(), reason="x", actor=a
     ),
-    "approval_request": lambda w, a, c: meetings.approval_request(w.ctx, a, c),
-    "publish_notice": lambda w, a, c: meetings.publish_notice(w.ctx, a, c),
-    "open_meeting": lambda w, a, c: meetings.open_meeting(w.ctx, c, a),
-    "close_meeting": lambda w, a, c: meetings.close_meeting(w.ctx, c, a),
-    "tally_meeting": lambda w, a, c: meetings.tally_meeting(w.ctx, c, a),
-    "certification_request": lambda w, a, c: meetings.certification_request(w.ctx, a, c),
-    "publish_result": lambda w, a, c: meetings.publish_result(w.ctx, a, c),
-    "archive": lambda w, a, c: meetings.archive(w.ctx, a, c),
+    "approval_request": lambda w, a, c: meetings.approval_request(w.ctx, c, actor=a),
+    "publish_notice": lambda w, a, c: meetings.publish_notice(w.ctx, c, actor=a),
+    "open_meeting": lambda w, a, c: meetings.open_meeting(w.ctx, c, actor=a),
+    "close_meeting": lambda w, a, c: meetings.close_meeting(w.ctx, c, actor=a),
+    "tally_meeting": lambda w, a, c: meetings.tally_meeting(w.ctx, c, actor=a),
+    "certification_request": lambda w, a, c: meetings.certification_request(w.ctx, c, actor=a),
+    "publish_result": lambda w, a, c: meetings.publish_result(w.ctx, c, actor=a),
+    "archive": lambda w, a, c: meetings.archive(w.ctx, c, actor=a),
     "enter_paper_ballot": lambda w, a, c: ballots.enter_paper_ballot(
         w.ctx,
         c,
@@ -358,11 +376,11 @@ _MEETING_CALLS: dict[str, _AnyCall] = {
         actor=a,
     ),
     "file_staff_objection": lambda w, a, c: objections.file_staff_objection(
-        w.ctx, a, c, StaffObjectionRequest(subject="other", text="x")
+        w.ctx, c, StaffObjectionRequest(subject="other", text="x"), actor=a
     ),
-    "list_objections": lambda w, a, c: objections.list_objections(w.ctx, a, c),
+    "list_objections": lambda w, a, c: objections.list_objections(w.ctx, c, actor=a),
     "answer_objection": lambda w, a, c: objections.answer_objection(
-        w.ctx, a, c, uuid.uuid4(), AnswerObjectionRequest(decision="rejected", text="y")
+        w.ctx, c, uuid.uuid4(), AnswerObjectionRequest(decision="rejected", text="y"), actor=a
     ),
 }
 
@@ -393,11 +411,10 @@ async def test_meeting_outside_the_scope_is_answered_as_nonexistent(
 
 
 _ESTATE_CALLS: dict[str, Callable[[World, Actor, int], Awaitable[object]]] = {
-    "get_estate": lambda w, a, e: regions.get_estate(w.ctx, a, e),
-    "import_roster": lambda w, a, e: regions.import_roster(w.ctx, a, e, "r.csv", b"x"),
+    "get_estate": lambda w, a, e: regions.get_estate(w.ctx, e, actor=a),
+    "import_roster": lambda w, a, e: regions.import_roster(w.ctx, e, "r.csv", b"x", actor=a),
     "create_draft": lambda w, a, e: meetings.create_draft(
         w.ctx,
-        a,
         CreateMeetingRequest(
             estate_id=e,
             title="t",
@@ -406,6 +423,7 @@ _ESTATE_CALLS: dict[str, Callable[[World, Actor, int], Awaitable[object]]] = {
             close_at=w.clock.now + timedelta(days=26),
             motions=[MotionIn(id="M1", title="x", item=8)],
         ),
+        actor=a,
     ),
 }
 
@@ -419,17 +437,17 @@ async def test_estate_outside_the_scope_is_answered_as_nonexistent(world: World,
 
 
 async def test_another_officers_key_is_answered_as_nonexistent(world: World) -> None:
-    keys = await accounts.list_officer_keys(world.ctx, world.officer_b.actor)
+    keys = await accounts.list_officer_keys(world.ctx, actor=world.officer_b.actor)
     missing_id = uuid.uuid4()
     hidden = await _refusal(
-        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, keys[0].id)
+        accounts.revoke_officer_key(world.ctx, keys[0].id, actor=world.officer_a.actor)
     )
     missing = await _refusal(
-        accounts.revoke_officer_key(world.ctx, world.officer_a.actor, missing_id)
+        accounts.revoke_officer_key(world.ctx, missing_id, actor=world.officer_a.actor)
     )
     assert hidden == missing.replace(str(missing_id), str(keys[0].id))
 
 
 async def test_wrong_role_within_the_scope_is_still_403(world: World) -> None:
     code = await world.draft()
-    await _refused("role_forbidden", meetings.submit(world.ctx, world.officer_a.actor, code))
+    await _refused("role_forbidden", meetings.submit(world.ctx, code, actor=world.officer_a.actor))

@@ -354,7 +354,7 @@ async def test_paper_ballot_audit_says_whether_the_credential_was_revoked(
         await ballots.enter_paper_ballot(
             world.ctx, open_code, _paper(member, sheet), actor=world.convener_a
         )
-    events = await accounts.list_audit(world.ctx, world.operator, estate_id=world.estate_a)
+    events = await accounts.list_audit(world.ctx, estate_id=world.estate_a, actor=world.operator)
     flags = {
         e.details["member"]: e.details["credential_revoked"]
         for e in events

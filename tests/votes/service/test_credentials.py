@@ -22,7 +22,11 @@ from votes.record.entries import (
 from votes.record.verify import verify_bundle
 from votes.service import accounts, ballots, credentials, record, scheduler
 from votes.service.errors import ServiceError
-from votes.service.schemas import CredentialRequestOut, SignCredentialChangeRequest
+from votes.service.schemas import (
+    CredentialRequestOut,
+    ReplaceCredentialRequest,
+    SignCredentialChangeRequest,
+)
 
 # Encodings that decode to no usable public key (RFC 8032 §5.1.2 little-endian y).
 _IDENTITY = bytes([1]) + bytes(31)
@@ -78,7 +82,7 @@ async def test_registering_a_key_that_is_not_a_valid_point_is_refused(
     error = await _refused(
         "bad_public_key",
         credentials.register_public_keys(
-            world.ctx, world.convener_a, code, {"member:1-101": raw.hex()}
+            world.ctx, code, {"member:1-101": raw.hex()}, actor=world.convener_a
         ),
     )
     assert error.status == 422
@@ -92,15 +96,15 @@ async def test_a_refused_key_registers_nothing(world: World) -> None:
         "bad_public_key",
         credentials.register_public_keys(
             world.ctx,
-            world.convener_a,
             code,
             {"member:1-101": good, "member:1-102": _IDENTITY.hex()},
+            actor=world.convener_a,
         ),
     )
     # Had the good key been stored, registering it again for another member would clash.
     assert (
         await credentials.register_public_keys(
-            world.ctx, world.convener_a, code, {"member:2-101": good}
+            world.ctx, code, {"member:2-101": good}, actor=world.convener_a
         )
         == 1
     )
@@ -110,7 +114,7 @@ async def test_registering_a_valid_key_is_accepted(world: World) -> None:
     code = await world.draft()
     key = SigningKey.from_seed(b"\x03" * 32).public_key.hex()
     count = await credentials.register_public_keys(
-        world.ctx, world.convener_a, code, {"member:1-101": key}
+        world.ctx, code, {"member:1-101": key}, actor=world.convener_a
     )
     assert count == 1
 
@@ -121,7 +125,7 @@ async def test_enrolling_an_officer_key_that_is_not_a_valid_point_is_refused(
 ) -> None:
     error = await _refused(
         "bad_officer_key",
-        accounts.enrol_officer_key(world.ctx, world.officer_a.actor, raw.hex(), "weak.key"),
+        accounts.enrol_officer_key(world.ctx, raw.hex(), "weak.key", actor=world.officer_a.actor),
     )
     assert error.status == 422
 
@@ -239,11 +243,11 @@ async def test_second_request_for_a_member_with_one_pending_is_refused(
         "credential_request_pending",
         credentials.request_revocation(
             world.ctx,
-            world.convener_a,
             open_code,
-            "member:1-101",
-            reason="x",
-            request_sha256="00" * 32,
+            ReplaceCredentialRequest(
+                member_id="member:1-101", reason="x", request_sha256="00" * 32
+            ),
+            actor=world.convener_a,
         ),
     )
     assert error.status == 409
@@ -256,11 +260,11 @@ async def test_request_for_a_member_without_a_credential_is_404(
         "credential_not_found",
         credentials.request_replacement(
             world.ctx,
-            world.convener_a,
             open_code,
-            "member:9-999",
-            reason="x",
-            request_sha256="00" * 32,
+            ReplaceCredentialRequest(
+                member_id="member:9-999", reason="x", request_sha256="00" * 32
+            ),
+            actor=world.convener_a,
         ),
     )
     assert error.status == 404
@@ -286,16 +290,16 @@ async def test_signature_over_another_body_is_refused_and_logs_nothing(
         "bad_officer_signature",
         credentials.approve_change(
             world.ctx,
-            world.officer_a.actor,
             open_code,
             pending.request.id,
             _signed(world, pending.request, forged),
+            actor=world.officer_a.actor,
         ),
     )
     assert error.status == 403
     assert len(await _entries(world, open_code)) == before
     still = await credentials.change_request(
-        world.ctx, world.officer_a.actor, open_code, pending.request.id
+        world.ctx, open_code, pending.request.id, actor=world.officer_a.actor
     )
     assert still.state == "pending"
 
@@ -309,7 +313,9 @@ async def test_signature_in_another_domain_is_refused(world: World, open_code: s
     )
     await _refused(
         "bad_officer_signature",
-        credentials.approve_change(world.ctx, officer.actor, open_code, pending.request.id, signed),
+        credentials.approve_change(
+            world.ctx, open_code, pending.request.id, signed, actor=officer.actor
+        ),
     )
 
 
@@ -325,7 +331,7 @@ async def test_signature_by_a_key_the_officer_has_not_enrolled_is_refused(
     await _refused(
         "officer_key_not_enrolled",
         credentials.approve_change(
-            world.ctx, world.officer_a.actor, open_code, pending.request.id, signed
+            world.ctx, open_code, pending.request.id, signed, actor=world.officer_a.actor
         ),
     )
 
@@ -345,10 +351,10 @@ async def test_convener_cannot_sign_a_change(world: World, open_code: str) -> No
         "role_forbidden",
         credentials.approve_change(
             world.ctx,
-            world.convener_a,
             open_code,
             pending.request.id,
             _signed(world, pending.request),
+            actor=world.convener_a,
         ),
     )
 
@@ -381,7 +387,7 @@ async def test_refused_request_logs_nothing_and_keeps_the_old_key(
     pending = await world.request_replacement(open_code, "member:1-101")
     before = len(await _entries(world, open_code))
     refused = await credentials.refuse_change(
-        world.ctx, world.officer_a.actor, open_code, pending.request.id, reason="材料不全"
+        world.ctx, open_code, pending.request.id, reason="材料不全", actor=world.officer_a.actor
     )
     assert (refused.state, refused.refusal, refused.decided_by) == (
         "refused",
@@ -396,9 +402,9 @@ async def test_refused_request_logs_nothing_and_keeps_the_old_key(
 async def test_refusal_is_audited(world: World, open_code: str) -> None:
     pending = await world.request_replacement(open_code, "member:1-101")
     await credentials.refuse_change(
-        world.ctx, world.officer_a.actor, open_code, pending.request.id, reason="材料不全"
+        world.ctx, open_code, pending.request.id, reason="材料不全", actor=world.officer_a.actor
     )
-    events = await accounts.list_audit(world.ctx, world.operator, estate_id=world.estate_a)
+    events = await accounts.list_audit(world.ctx, estate_id=world.estate_a, actor=world.operator)
     refusal = next(e for e in events if e.action == "credentials.refuse_change")
     assert refusal.staff_id == world.officer_a.actor.staff_id
     assert refusal.details["request"] == str(pending.request.id)
@@ -407,7 +413,7 @@ async def test_refusal_is_audited(world: World, open_code: str) -> None:
 async def test_refused_request_cannot_be_signed(world: World, open_code: str) -> None:
     pending = await world.request_replacement(open_code, "member:1-101")
     await credentials.refuse_change(
-        world.ctx, world.officer_a.actor, open_code, pending.request.id, reason="材料不全"
+        world.ctx, open_code, pending.request.id, reason="材料不全", actor=world.officer_a.actor
     )
     await _refused("credential_request_decided", world.sign_change(open_code, pending.request))
 
@@ -421,13 +427,11 @@ async def test_officer_lists_the_pending_requests_of_their_subdistrict_only(
     world.convener_a = convener
     await credentials.request_revocation(
         world.ctx,
-        world.operator,
         other,
-        "member:1-101",
-        reason="x",
-        request_sha256="11" * 32,
+        ReplaceCredentialRequest(member_id="member:1-101", reason="x", request_sha256="11" * 32),
+        actor=world.operator,
     )
-    listed = await credentials.list_change_requests(world.ctx, world.officer_a.actor)
+    listed = await credentials.list_change_requests(world.ctx, actor=world.officer_a.actor)
     assert [r.id for r in listed] == [pending.request.id]
     item = listed[0]
     assert (item.meeting_code, item.member_id, item.units, item.requested_by) == (
@@ -446,9 +450,9 @@ async def test_officer_lists_the_pending_requests_of_their_subdistrict_only(
 async def test_signed_requests_leave_the_pending_list(world: World, open_code: str) -> None:
     pending = await world.request_replacement(open_code, "member:1-101")
     await world.sign_change(open_code, pending.request)
-    assert await credentials.list_change_requests(world.ctx, world.officer_a.actor) == []
+    assert await credentials.list_change_requests(world.ctx, actor=world.officer_a.actor) == []
     signed = await credentials.list_change_requests(
-        world.ctx, world.officer_a.actor, code=open_code, state=None
+        world.ctx, code=open_code, state=None, actor=world.officer_a.actor
     )
     assert [(r.id, r.state) for r in signed] == [(pending.request.id, "approved")]
 
@@ -459,7 +463,7 @@ async def test_convener_of_another_estate_cannot_see_a_meetings_requests(
     await world.request_replacement(open_code, "member:1-101")
     await _refused(
         "meeting_not_found",
-        credentials.list_change_requests(world.ctx, world.convener_b, code=open_code),
+        credentials.list_change_requests(world.ctx, code=open_code, actor=world.convener_b),
     )
 
 
@@ -474,7 +478,7 @@ async def test_bundle_lists_an_officer_who_signed_a_change_but_cosigned_nothing(
         subdistrict_ids=[world.subdistrict_a],
     )
     key = SigningKey.from_seed(b"\x0c" * 32)
-    await accounts.enrol_officer_key(world.ctx, colleague, key.public_key.hex(), "officer.a2")
+    await accounts.enrol_officer_key(world.ctx, key.public_key.hex(), "officer.a2", actor=colleague)
     pending = await world.request_replacement(open_code, "member:1-101")
     await world.sign_change(
         open_code, pending.request, officer=Officer(colleague, key, "officer.a2")

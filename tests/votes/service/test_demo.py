@@ -88,10 +88,9 @@ async def test_demo_meeting_runs_to_a_verified_certified_result(
     clock.advance(days=ctx.settings.objection_days)
     signer = CosignatureSigner.from_key_string(info.officer_private_key)
     officer = await accounts.authenticate(ctx, "officer", _password(info, "officer"))
-    request = await meetings.certification_request(ctx, officer, info.meeting_code)
+    request = await meetings.certification_request(ctx, info.meeting_code, actor=officer)
     await meetings.certify(
         ctx,
-        officer,
         info.meeting_code,
         CertifyRequest(
             public_key=signer.verifier().public_key.hex(),
@@ -101,6 +100,7 @@ async def test_demo_meeting_runs_to_a_verified_certified_result(
             .hex(),
             cosignature=signer.cosign(checkpoint_body(request.checkpoint), 1),
         ),
+        actor=officer,
     )
     report = verify_bundle(await record.bundle(ctx, info.meeting_code), receipts=receipts)
     assert report.ok, [(c.spec.name, c.findings) for c in report.checks if not c.passed]

@@ -68,14 +68,14 @@ async def test_full_meeting_bundle_passes_the_verifier(world: World) -> None:
     receipts.append(await ballots.cast_ballot(ctx, code, raw, sig))
     # An objection during voting, answered by the officer.
     lodged = await objections.file_staff_objection(
-        ctx, world.convener_a, code, StaffObjectionRequest(subject="procedure", text="异议")
+        ctx, code, StaffObjectionRequest(subject="procedure", text="异议"), actor=world.convener_a
     )
     await objections.answer_objection(
         ctx,
-        world.officer_a.actor,
         code,
         lodged.id,
         AnswerObjectionRequest(decision="rejected", text="答复"),
+        actor=world.officer_a.actor,
     )
     # The scheduler closes and tallies at the deadline.
     await world.to_close(code)
@@ -84,18 +84,21 @@ async def test_full_meeting_bundle_passes_the_verifier(world: World) -> None:
     # An objection to the tally inside the window, answered; then certification.
     world.clock.advance(days=1)
     lodged = await objections.file_staff_objection(
-        ctx, world.officer_a.actor, code, StaffObjectionRequest(subject="tally", text="计票异议")
+        ctx,
+        code,
+        StaffObjectionRequest(subject="tally", text="计票异议"),
+        actor=world.officer_a.actor,
     )
     await objections.answer_objection(
         ctx,
-        world.officer_a.actor,
         code,
         lodged.id,
         AnswerObjectionRequest(decision="upheld", text="已核实"),
+        actor=world.officer_a.actor,
     )
     world.clock.advance(days=settings.objection_days)
     await world.certify(code)
-    await meetings.publish_result(ctx, world.convener_a, code)
+    await meetings.publish_result(ctx, code, actor=world.convener_a)
 
     data = await record.bundle(ctx, code)
     report = verify_bundle(data, receipts=receipts)

@@ -49,10 +49,10 @@ async def _refused(code: str, awaitable: object) -> ServiceError:
 async def test_draft_motions_can_be_added_and_removed(world: World) -> None:
     code = await world.draft()
     out = await meetings.add_motion(
-        world.ctx, world.convener_a, code, MotionIn(id="M9", title="新增议题", item=9)
+        world.ctx, code, MotionIn(id="M9", title="新增议题", item=9), actor=world.convener_a
     )
     assert [m.id for m in out.motions] == ["M1", "M2", "M3", "M9"]
-    out = await meetings.remove_motion(world.ctx, world.convener_a, code, "M2")
+    out = await meetings.remove_motion(world.ctx, code, "M2", actor=world.convener_a)
     assert [m.id for m in out.motions] == ["M1", "M3", "M9"]
 
 
@@ -61,11 +61,11 @@ async def test_draft_update_changes_title_and_dates(world: World) -> None:
     new_open = world.clock.now + timedelta(days=20)
     out = await meetings.update_draft(
         world.ctx,
-        world.convener_a,
         code,
         UpdateMeetingRequest(
             title="新标题", open_at=new_open, close_at=new_open + timedelta(days=7)
         ),
+        actor=world.convener_a,
     )
     assert (out.title, out.open_at) == ("新标题", new_open)
 
@@ -75,16 +75,18 @@ async def test_motion_change_refused_after_submit(world: World) -> None:
     error = await _refused(
         "invalid_transition",
         meetings.add_motion(
-            world.ctx, world.convener_a, code, MotionIn(id="M9", title="x", item=9)
+            world.ctx, code, MotionIn(id="M9", title="x", item=9), actor=world.convener_a
         ),
     )
     assert error.status == 409
     await _refused(
-        "invalid_transition", meetings.remove_motion(world.ctx, world.convener_a, code, "M1")
+        "invalid_transition", meetings.remove_motion(world.ctx, code, "M1", actor=world.convener_a)
     )
     await _refused(
         "invalid_transition",
-        meetings.update_draft(world.ctx, world.convener_a, code, UpdateMeetingRequest(title="x")),
+        meetings.update_draft(
+            world.ctx, code, UpdateMeetingRequest(title="x"), actor=world.convener_a
+        ),
     )
 
 
@@ -93,7 +95,7 @@ async def test_duplicate_motion_id_refused(world: World) -> None:
     await _refused(
         "duplicate_motion",
         meetings.add_motion(
-            world.ctx, world.convener_a, code, MotionIn(id="M1", title="x", item=9)
+            world.ctx, code, MotionIn(id="M1", title="x", item=9), actor=world.convener_a
         ),
     )
 
@@ -138,17 +140,17 @@ async def test_voting_window_bounds_accepted(world: World, days: int) -> None:
 
 async def test_submit_writes_the_notice_and_freezes_the_roster(world: World) -> None:
     code = await world.submitted()
-    meeting = await meetings.get_meeting(world.ctx, code, world.convener_a)
+    meeting = await meetings.get_meeting(world.ctx, code, actor=world.convener_a)
     assert meeting.state == MeetingState.SUBMITTED
     assert meeting.log_size == 1
     before = await record.public_roster(world.ctx, code)
     # A new roster import for the estate does not change the submitted meeting.
     await regions.import_roster(
         world.ctx,
-        world.convener_a,
         world.estate_a,
         "r.csv",
         b"unit,building,area,owner\n9-901,9,50.00,Z\n",
+        actor=world.convener_a,
     )
     after = await record.public_roster(world.ctx, code)
     assert after == before
@@ -157,13 +159,13 @@ async def test_submit_writes_the_notice_and_freezes_the_roster(world: World) -> 
 
 async def test_submit_refused_without_letters(world: World) -> None:
     code = await world.draft()
-    await _refused("letters_missing", meetings.submit(world.ctx, world.convener_a, code))
+    await _refused("letters_missing", meetings.submit(world.ctx, code, actor=world.convener_a))
 
 
 async def test_submit_refused_without_motions(world: World) -> None:
     code = await world.draft(motions=[])
-    await credentials.issue_letters(world.ctx, world.convener_a, code)
-    await _refused("no_motions", meetings.submit(world.ctx, world.convener_a, code))
+    await credentials.issue_letters(world.ctx, code, actor=world.convener_a)
+    await _refused("no_motions", meetings.submit(world.ctx, code, actor=world.convener_a))
 
 
 async def test_submit_refused_for_a_motion_scoped_to_a_building_not_in_the_roster(
@@ -171,17 +173,19 @@ async def test_submit_refused_for_a_motion_scoped_to_a_building_not_in_the_roste
 ) -> None:
     motions = [*world.motions(), MotionIn(id="M4", title="9号楼外墙", item=5, scope=["2", "9"])]
     code = await world.draft(motions=motions)
-    await credentials.issue_letters(world.ctx, world.convener_a, code)
-    error = await _refused("unknown_building", meetings.submit(world.ctx, world.convener_a, code))
+    await credentials.issue_letters(world.ctx, code, actor=world.convener_a)
+    error = await _refused(
+        "unknown_building", meetings.submit(world.ctx, code, actor=world.convener_a)
+    )
     assert (error.status, error.details) == (422, {"motion": "M4", "buildings": ["9"]})
-    meeting = await meetings.get_meeting(world.ctx, code, world.convener_a)
+    meeting = await meetings.get_meeting(world.ctx, code, actor=world.convener_a)
     assert (meeting.state, meeting.log_size) == (MeetingState.DRAFT, 0)
 
 
 async def test_letters_refused_after_submit(world: World) -> None:
     code = await world.submitted()
     await _refused(
-        "invalid_transition", credentials.issue_letters(world.ctx, world.convener_a, code)
+        "invalid_transition", credentials.issue_letters(world.ctx, code, actor=world.convener_a)
     )
 
 
@@ -191,30 +195,31 @@ async def test_letters_refused_after_submit(world: World) -> None:
 async def test_approve_refused_before_submit(world: World) -> None:
     code = await world.draft()
     await _refused(
-        "invalid_transition", meetings.approval_request(world.ctx, world.officer_a.actor, code)
+        "invalid_transition",
+        meetings.approval_request(world.ctx, code, actor=world.officer_a.actor),
     )
 
 
 async def test_approval_writes_entry_and_state(world: World) -> None:
     code = await world.approved()
-    assert (await meetings.get_meeting(world.ctx, code, world.convener_a)).state == "approved"
+    assert (await meetings.get_meeting(world.ctx, code, actor=world.convener_a)).state == "approved"
     assert await _entry_types(world, code) == ["notice", "approval"]
 
 
 async def test_publish_notice_refused_until_officer_cosigns_the_approval(world: World) -> None:
 
     code = await world.submitted()
-    request = await meetings.approval_request(world.ctx, world.officer_a.actor, code)
+    request = await meetings.approval_request(world.ctx, code, actor=world.officer_a.actor)
     await meetings.approve(
         world.ctx,
-        world.officer_a.actor,
         code,
         approve_request(
             world.officer_a, request.approval_body, request.checkpoint, world.clock.now
         ),
+        actor=world.officer_a.actor,
     )
     await _refused(
-        "approval_not_cosigned", meetings.publish_notice(world.ctx, world.convener_a, code)
+        "approval_not_cosigned", meetings.publish_notice(world.ctx, code, actor=world.convener_a)
     )
 
 
@@ -222,14 +227,14 @@ async def test_publish_notice_refused_when_opening_is_too_close(world: World) ->
     code = await world.approved()
     world.clock.advance(days=2)  # 16 days were planned; 14 remain
     await _refused(
-        "notice_period_too_short", meetings.publish_notice(world.ctx, world.convener_a, code)
+        "notice_period_too_short", meetings.publish_notice(world.ctx, code, actor=world.convener_a)
     )
 
 
 async def test_publish_notice_sets_the_notice_time(world: World) -> None:
     code = await world.approved()
     world.clock.advance(hours=3)
-    await meetings.publish_notice(world.ctx, world.convener_a, code)
+    await meetings.publish_notice(world.ctx, code, actor=world.convener_a)
     meeting = await meetings.get_meeting(world.ctx, code)
     assert (meeting.state, meeting.notice_at) == ("notice", world.clock.now)
 
@@ -295,7 +300,7 @@ async def _tallied(world: World) -> str:
 async def _certify_request(world: World, code: str) -> CertifyRequest:
 
     officer = world.officer_a
-    request = await meetings.certification_request(world.ctx, officer.actor, code)
+    request = await meetings.certification_request(world.ctx, code, actor=officer.actor)
     return CertifyRequest(
         public_key=officer.public_hex,
         checkpoint_size=request.checkpoint_size,
@@ -308,19 +313,21 @@ async def test_certify_refused_during_objection_window(world: World) -> None:
     code = await _tallied(world)
     request = await _certify_request(world, code)
     await _refused(
-        "objection_window_open", meetings.certify(world.ctx, world.officer_a.actor, code, request)
+        "objection_window_open",
+        meetings.certify(world.ctx, code, request, actor=world.officer_a.actor),
     )
 
 
 async def test_certify_refused_with_an_unanswered_objection(world: World) -> None:
     code = await _tallied(world)
     await objections.file_staff_objection(
-        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="tally", text="异议")
+        world.ctx, code, StaffObjectionRequest(subject="tally", text="异议"), actor=world.convener_a
     )
     world.clock.advance(days=8)
     request = await _certify_request(world, code)
     await _refused(
-        "objections_unanswered", meetings.certify(world.ctx, world.officer_a.actor, code, request)
+        "objections_unanswered",
+        meetings.certify(world.ctx, code, request, actor=world.officer_a.actor),
     )
 
 
@@ -328,18 +335,18 @@ async def test_certify_refused_on_a_stale_checkpoint(world: World) -> None:
     code = await _tallied(world)
     request = await _certify_request(world, code)
     lodged = await objections.file_staff_objection(
-        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="tally", text="异议")
+        world.ctx, code, StaffObjectionRequest(subject="tally", text="异议"), actor=world.convener_a
     )
     await objections.answer_objection(
         world.ctx,
-        world.officer_a.actor,
         code,
         lodged.id,
         AnswerObjectionRequest(decision="rejected", text="驳回"),
+        actor=world.officer_a.actor,
     )
     world.clock.advance(days=8)
     await _refused(
-        "stale_checkpoint", meetings.certify(world.ctx, world.officer_a.actor, code, request)
+        "stale_checkpoint", meetings.certify(world.ctx, code, request, actor=world.officer_a.actor)
     )
 
 
@@ -347,22 +354,24 @@ async def test_certify_after_window_then_publish_and_archive(world: World) -> No
     code = await _tallied(world)
     world.clock.advance(days=7)
     await world.certify(code)
-    await meetings.publish_result(world.ctx, world.convener_a, code)
-    out = await meetings.archive(world.ctx, world.convener_a, code)
+    await meetings.publish_result(world.ctx, code, actor=world.convener_a)
+    out = await meetings.archive(world.ctx, code, actor=world.convener_a)
     assert out.state == MeetingState.ARCHIVED
     assert (await _entry_types(world, code))[-2:] == ["certification", "publication"]
 
 
 async def test_publish_result_refused_before_certification(world: World) -> None:
     code = await _tallied(world)
-    await _refused("invalid_transition", meetings.publish_result(world.ctx, world.convener_a, code))
+    await _refused(
+        "invalid_transition", meetings.publish_result(world.ctx, code, actor=world.convener_a)
+    )
 
 
 async def test_return_result_is_signed_logged_and_final(world: World) -> None:
 
     code = await _tallied(world)
     officer = world.officer_a
-    request = await meetings.certification_request(world.ctx, officer.actor, code)
+    request = await meetings.certification_request(world.ctx, code, actor=officer.actor)
     reason = "名册面积有误"
     body = return_body(
         meeting=request.meeting,
@@ -373,7 +382,6 @@ async def test_return_result_is_signed_logged_and_final(world: World) -> None:
     )
     out = await meetings.return_result(
         world.ctx,
-        officer.actor,
         code,
         ReturnRequest(
             public_key=officer.public_hex,
@@ -382,15 +390,18 @@ async def test_return_result_is_signed_logged_and_final(world: World) -> None:
             signature=officer.key.sign(Domain.CERTIFICATION, body).hex(),
             cosignature=officer.signer.cosign(checkpoint_body(request.checkpoint), 1),
         ),
+        actor=officer.actor,
     )
     assert out.state == MeetingState.RETURNED
-    await _refused("invalid_transition", meetings.publish_result(world.ctx, world.convener_a, code))
-    assert (await meetings.archive(world.ctx, world.convener_a, code)).state == "archived"
+    await _refused(
+        "invalid_transition", meetings.publish_result(world.ctx, code, actor=world.convener_a)
+    )
+    assert (await meetings.archive(world.ctx, code, actor=world.convener_a)).state == "archived"
 
 
 async def test_archive_refused_while_open(world: World) -> None:
     code = await world.opened()
-    await _refused("invalid_transition", meetings.archive(world.ctx, world.convener_a, code))
+    await _refused("invalid_transition", meetings.archive(world.ctx, code, actor=world.convener_a))
 
 
 # ---------------------------------------------------------------------- objections
@@ -401,7 +412,10 @@ async def test_objection_refused_before_approval(world: World) -> None:
     await _refused(
         "invalid_transition",
         objections.file_staff_objection(
-            world.ctx, world.convener_a, code, StaffObjectionRequest(subject="roster", text="x")
+            world.ctx,
+            code,
+            StaffObjectionRequest(subject="roster", text="x"),
+            actor=world.convener_a,
         ),
     )
 
@@ -412,7 +426,10 @@ async def test_objection_refused_after_the_window(world: World) -> None:
     await _refused(
         "objection_window_closed",
         objections.file_staff_objection(
-            world.ctx, world.convener_a, code, StaffObjectionRequest(subject="tally", text="x")
+            world.ctx,
+            code,
+            StaffObjectionRequest(subject="tally", text="x"),
+            actor=world.convener_a,
         ),
     )
 
@@ -476,7 +493,7 @@ async def test_replayed_member_objection_is_refused_and_not_logged(world: World)
     )
     assert error.status == 409
     assert await _entry_types(world, code) == types_before
-    listed = await objections.list_objections(world.ctx, world.convener_a, code)
+    listed = await objections.list_objections(world.ctx, code, actor=world.convener_a)
     assert len(listed) == 1
 
 
@@ -486,7 +503,7 @@ async def test_two_members_may_use_the_same_nonce(world: World) -> None:
     for member in ("member:1-101", "member:1-102"):
         request = _member_objection(world, code, member, "面积有误", nonce=nonce)
         await objections.file_member_objection(world.ctx, code, request)
-    listed = await objections.list_objections(world.ctx, world.convener_a, code)
+    listed = await objections.list_objections(world.ctx, code, actor=world.convener_a)
     assert [o.member_id for o in listed] == ["member:1-101", "member:1-102"]
 
 
@@ -516,7 +533,7 @@ async def test_member_objection_is_logged_with_the_owners_signature(world: World
 async def test_staff_objection_is_logged_as_recorded_by_staff(world: World) -> None:
     code = await world.noticed()
     await objections.file_staff_objection(
-        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="agenda", text="x")
+        world.ctx, code, StaffObjectionRequest(subject="agenda", text="x"), actor=world.convener_a
     )
     data = msgspec.json.decode(await record.bundle(world.ctx, code))
     entry = data["entries"][-1]
@@ -543,16 +560,21 @@ async def test_objection_deadline_is_whole_seconds_from_the_tally_entry(world: W
 async def test_answered_objection_cannot_be_answered_again(world: World) -> None:
     code = await world.opened()
     lodged = await objections.file_staff_objection(
-        world.ctx, world.convener_a, code, StaffObjectionRequest(subject="procedure", text="x")
+        world.ctx,
+        code,
+        StaffObjectionRequest(subject="procedure", text="x"),
+        actor=world.convener_a,
     )
     answer = AnswerObjectionRequest(decision="upheld", text="y")
     out = await objections.answer_objection(
-        world.ctx, world.officer_a.actor, code, lodged.id, answer
+        world.ctx, code, lodged.id, answer, actor=world.officer_a.actor
     )
     assert out.state == "upheld"
     await _refused(
         "objection_answered",
-        objections.answer_objection(world.ctx, world.officer_a.actor, code, lodged.id, answer),
+        objections.answer_objection(
+            world.ctx, code, lodged.id, answer, actor=world.officer_a.actor
+        ),
     )
 
 
@@ -561,7 +583,7 @@ async def test_answered_objection_cannot_be_answered_again(world: World) -> None
 
 async def test_every_staff_transition_is_audited(world: World) -> None:
     await _tallied(world)
-    events = await accounts.list_audit(world.ctx, world.operator, estate_id=world.estate_a)
+    events = await accounts.list_audit(world.ctx, estate_id=world.estate_a, actor=world.operator)
     actions = {e.action for e in events}
     assert {
         "meeting.create",

@@ -15,10 +15,10 @@ from votes.service.schemas import CreateRegionRequest
 async def test_roster_import_counts_units_members_and_area(world: World) -> None:
     out = await regions.import_roster(
         world.ctx,
-        world.convener_a,
         world.estate_a,
         "r.csv",
         b"unit,building,area,owner\n1-1,1,10.50,A\n1-2,1,20.25,A\n1-3,1,5.00,B\n",
+        actor=world.convener_a,
     )
     assert (out.units, out.members, out.total_area) == (3, 2, "35.75")
 
@@ -26,14 +26,14 @@ async def test_roster_import_counts_units_members_and_area(world: World) -> None
 async def test_bad_roster_imports_nothing_and_lists_every_problem(world: World) -> None:
     good = await regions.import_roster(
         world.ctx,
-        world.convener_a,
         world.estate_a,
         "r.csv",
         b"unit,building,area,owner\n1-1,1,10.50,A\n",
+        actor=world.convener_a,
     )
     bad = b"unit,building,area,owner\n1-1,1,10.50,A\n1-1,1,-3,B\n1-3,1,abc,C\n"
     with pytest.raises(ServiceError) as caught:
-        await regions.import_roster(world.ctx, world.convener_a, world.estate_a, "r.csv", bad)
+        await regions.import_roster(world.ctx, world.estate_a, "r.csv", bad, actor=world.convener_a)
     assert (caught.value.code, caught.value.status) == ("input_invalid", 422)
     rows = {p["row"] for p in caught.value.details["problems"]}
     assert rows == {3, 4}
@@ -41,7 +41,7 @@ async def test_bad_roster_imports_nothing_and_lists_every_problem(world: World) 
     code = await world.draft()
 
     assert (
-        await meetings.get_meeting(world.ctx, code, world.convener_a)
+        await meetings.get_meeting(world.ctx, code, actor=world.convener_a)
     ).roster_members == good.members
 
 
@@ -62,7 +62,9 @@ async def test_roster_value_the_database_cannot_store_is_a_problem_row(
     # The same file on SQLite (which ignores VARCHAR sizes) and on PostgreSQL.
     content = f"unit,building,area,owner\n1-1,1,10.50,A\n{row}\n".encode()
     with pytest.raises(ServiceError) as caught:
-        await regions.import_roster(world.ctx, world.convener_a, world.estate_a, "r.csv", content)
+        await regions.import_roster(
+            world.ctx, world.estate_a, "r.csv", content, actor=world.convener_a
+        )
     assert (caught.value.status, caught.value.code) == (422, "input_invalid")
     problems = [(p["row"], p["column"], p["code"]) for p in caught.value.details["problems"]]
     assert problems == [(3, column, problem)]
@@ -71,7 +73,9 @@ async def test_roster_value_the_database_cannot_store_is_a_problem_row(
 async def test_roster_with_the_longest_storable_unit_number_is_imported(world: World) -> None:
     number = "1" * MAX_UNIT_NUMBER
     content = f"unit,building,area,owner\n{number},{'楼' * MAX_BUILDING},10.50,A\n".encode()
-    out = await regions.import_roster(world.ctx, world.convener_a, world.estate_a, "r.csv", content)
+    out = await regions.import_roster(
+        world.ctx, world.estate_a, "r.csv", content, actor=world.convener_a
+    )
     assert (out.units, out.members) == (1, 1)
 
 
@@ -79,7 +83,7 @@ async def test_region_needs_the_right_parent(world: World) -> None:
     with pytest.raises(ServiceError) as caught:
         await regions.create_region(
             world.ctx,
-            world.operator,
             CreateRegionRequest(level=RegionLevel.SUBDISTRICT, name="x", parent_id=None),
+            actor=world.operator,
         )
     assert caught.value.code == "bad_parent"

@@ -84,11 +84,11 @@ async def test_minimum_above_maximum_is_refused(world: World) -> None:
 
 async def test_laxer_rules_in_a_draft_update_change_nothing(world: World) -> None:
     code = await world.draft()
-    before = await meetings.get_meeting(world.ctx, code, world.convener_a)
+    before = await meetings.get_meeting(world.ctx, code, actor=world.convener_a)
     request = UpdateMeetingRequest(settings=MeetingSettings(notice_days=1))
-    update = meetings.update_draft(world.ctx, world.convener_a, code, request)
+    update = meetings.update_draft(world.ctx, code, request, actor=world.convener_a)
     await _refused("bad_settings", update)
-    assert await meetings.get_meeting(world.ctx, code, world.convener_a) == before
+    assert await meetings.get_meeting(world.ctx, code, actor=world.convener_a) == before
 
 
 async def test_submitted_meetings_notice_meets_its_recorded_rules(world: World) -> None:

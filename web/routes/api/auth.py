@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from votes.service import accounts
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
-from votes.service.schemas import MAX_ID, AuditOut, CreateStaffRequest, LoginRequest, StaffOut
+from votes.service.schemas import MAX_ID, AuditOut, LoginRequest, StaffOut
 from web.auth import (
     CSRF_EXEMPT,
     CSRF_HEADER,
@@ -22,6 +22,7 @@ from web.auth import (
     start_session,
 )
 from web.ratelimit import LOGIN_RATE_LIMIT, client_address, login_throttle
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["AuthController", "StaffController"]
 
@@ -61,7 +62,7 @@ class AuthController(Controller):
         )
         token = start_session(request, actor, ctx.settings)
         return Response(
-            await accounts.staff_info(ctx, actor),
+            await accounts.staff_info(ctx, actor=actor),
             cookies=[csrf_cookie(ctx.settings, token)],
             headers={CSRF_HEADER: token},
         )
@@ -74,29 +75,24 @@ class AuthController(Controller):
         maybe_actor: NamedDependency[Actor | None],
     ) -> None:
         if maybe_actor is not None:
-            await accounts.audit(ctx, maybe_actor, "logout", ip=client_address(request))
+            await accounts.audit(ctx, "logout", ip=client_address(request), actor=maybe_actor)
         end_session(request)
 
-    @get("/me", summary="The logged-in staff account")
-    async def me(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> StaffOut:
-        return await accounts.staff_info(ctx, actor)
+    me = staff_handler(
+        "/me", accounts.staff_info, "The logged-in staff account", route=get, name="me"
+    )
 
 
 class StaffController(Controller):
     path = "/"
     tags = ["staff 工作人员"]  # noqa: RUF012
 
-    @post("/staff", summary="Create a staff account (operator)")
-    async def create_staff(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateStaffRequest],
-    ) -> StaffOut:
-        return await accounts.create_staff(ctx, actor, data, ip=client_address(request))
+    create_staff = staff_handler(
+        "/staff",
+        accounts.create_staff,
+        "Create a staff account (operator)",
+        status_code=HTTP_201_CREATED,
+    )
 
     @get("/audit", summary="Recent audit records of staff actions in the caller's scope")
     async def audit(
@@ -106,4 +102,4 @@ class StaffController(Controller):
         estate_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
-        return await accounts.list_audit(ctx, actor, estate_id=estate_id, limit=limit)
+        return await accounts.list_audit(ctx, estate_id=estate_id, limit=limit, actor=actor)

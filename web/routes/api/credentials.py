@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.enums import CredentialRequestState
 from votes.service import credentials
@@ -22,15 +22,12 @@ from votes.service.context import ServiceContext
 from votes.service.schemas import (
     MAX_REGISTERED_KEYS,
     CredentialRequestOut,
-    LettersOut,
-    PendingReplacementOut,
     RefuseCredentialChangeRequest,
     RegisterKeysRequest,
-    ReplaceCredentialRequest,
     SignCredentialChangeRequest,
 )
 from web.ratelimit import client_address
-from web.routes.api.meetings import MeetingCode
+from web.routes.api.meetings import MeetingCode, staff_handler
 
 __all__ = [
     "REGISTER_KEYS_MAX_BODY_BYTES",
@@ -63,22 +60,16 @@ class CredentialController(Controller):
     path = "/meetings/{code:str}"
     tags = ["credentials 凭证"]  # noqa: RUF012
 
-    @post(
+    issue_letters = staff_handler(
         "/letters",
-        summary="Generate a credential for every member (convener); secrets returned ONCE",
+        credentials.issue_letters,
+        "Generate a credential for every member (convener); secrets returned ONCE",
+        status_code=HTTP_201_CREATED,
         description=(
             "The response holds each member's code and QR URL. The server keeps only the "
             "public keys: print the letters from this response and do not store it."
         ),
     )
-    async def issue_letters(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> LettersOut:
-        return await credentials.issue_letters(ctx, actor, code, ip=client_address(request))
 
     @post(
         "/keys",
@@ -98,58 +89,29 @@ class CredentialController(Controller):
         data: JSONBody[RegisterKeysRequest],
     ) -> RegisteredKeysOut:
         count = await credentials.register_public_keys(
-            ctx, actor, code, data.keys, ip=client_address(request)
+            ctx, code, data.keys, ip=client_address(request), actor=actor
         )
         return RegisteredKeysOut(registered=count)
 
-    @post(
+    replace = staff_handler(
         "/credentials/replace",
-        summary="Request a replacement letter (convener); the new secret is returned ONCE",
+        credentials.request_replacement,
+        "Request a replacement letter (convener); the new secret is returned ONCE",
+        name="replace",
+        status_code=HTTP_201_CREATED,
         description=(
             "Stored as pending: nothing is logged and the new key does not work until the "
             "subdistrict officer signs the change (POST …/credential-requests/{id}/approve)."
         ),
     )
-    async def replace(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReplaceCredentialRequest],
-    ) -> PendingReplacementOut:
-        return await credentials.request_replacement(
-            ctx,
-            actor,
-            code,
-            data.member_id,
-            reason=data.reason,
-            request_sha256=data.request_sha256.lower(),
-            ip=client_address(request),
-        )
-
-    @post(
+    revoke = staff_handler(
         "/credentials/revoke",
-        summary="Request revoking a credential without a replacement (convener)",
+        credentials.request_revocation,
+        "Request revoking a credential without a replacement (convener)",
+        name="revoke",
+        status_code=HTTP_201_CREATED,
         description="Stored as pending until the subdistrict officer signs the change.",
     )
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReplaceCredentialRequest],
-    ) -> CredentialRequestOut:
-        return await credentials.request_revocation(
-            ctx,
-            actor,
-            code,
-            data.member_id,
-            reason=data.reason,
-            request_sha256=data.request_sha256.lower(),
-            ip=client_address(request),
-        )
 
     @get("/credential-requests", summary="The meeting's credential change requests (staff)")
     async def list_requests(
@@ -159,7 +121,9 @@ class CredentialController(Controller):
         code: MeetingCode,
         wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, code=code, state=_state(wanted))
+        return await credentials.list_change_requests(
+            ctx, code=code, state=_state(wanted), actor=actor
+        )
 
     @get(
         "/credential-requests/{request_id:uuid}",
@@ -172,7 +136,7 @@ class CredentialController(Controller):
         code: MeetingCode,
         request_id: FromPath[uuid.UUID],
     ) -> CredentialRequestOut:
-        return await credentials.change_request(ctx, actor, code, request_id)
+        return await credentials.change_request(ctx, code, request_id, actor=actor)
 
     @post(
         "/credential-requests/{request_id:uuid}/approve",
@@ -194,7 +158,7 @@ class CredentialController(Controller):
         data: JSONBody[SignCredentialChangeRequest],
     ) -> CredentialRequestOut:
         return await credentials.approve_change(
-            ctx, actor, code, request_id, data, ip=client_address(request)
+            ctx, code, request_id, data, ip=client_address(request), actor=actor
         )
 
     @post(
@@ -213,7 +177,7 @@ class CredentialController(Controller):
         data: JSONBody[RefuseCredentialChangeRequest],
     ) -> CredentialRequestOut:
         return await credentials.refuse_change(
-            ctx, actor, code, request_id, reason=data.reason, ip=client_address(request)
+            ctx, code, request_id, reason=data.reason, ip=client_address(request), actor=actor
         )
 
 
@@ -233,4 +197,4 @@ class CredentialRequestController(Controller):
         actor: NamedDependency[Actor],
         wanted: StateQuery = "pending",
     ) -> list[CredentialRequestOut]:
-        return await credentials.list_change_requests(ctx, actor, state=_state(wanted))
+        return await credentials.list_change_requests(ctx, state=_state(wanted), actor=actor)

@@ -8,13 +8,16 @@ code (409 ``invalid_transition``, ``too_early``, 403 ``role_forbidden``; 404
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, get_type_hints
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.service import meetings
 from votes.service.actors import Actor
@@ -22,21 +25,19 @@ from votes.service.context import ServiceContext
 from votes.service.schemas import (
     MAX_ID,
     MAX_LOG_SIZE,
-    ApprovalRequestOut,
-    ApproveRequest,
-    CertificationRequestOut,
-    CertifyRequest,
     CheckpointOut,
-    CreateMeetingRequest,
     MeetingOut,
-    MotionIn,
-    ReturnRequest,
-    TransitionOut,
     UpdateMeetingRequest,
 )
 from web.ratelimit import client_address
 
-__all__ = ["CosignRequest", "MeetingController", "MeetingLifecycleController"]
+__all__ = [
+    "CosignRequest",
+    "MeetingCode",
+    "MeetingController",
+    "MeetingLifecycleController",
+    "staff_handler",
+]
 
 MeetingCode = Annotated[
     str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -51,19 +52,80 @@ class CosignRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
+def staff_handler(
+    path: str,
+    use_case: Callable[..., Awaitable[Any]],
+    summary: str,
+    *,
+    route: type[HTTPRouteHandler] = post,
+    name: str | None = None,
+    status_code: int = HTTP_200_OK,
+    **options: Any,
+) -> HTTPRouteHandler:
+    """``POST <path>`` (or ``route``): staff call ``use_case(ctx[, code][, data], actor=…)``.
+
+    For the handlers that do just that, read off the use case: it takes the
+    meeting's ``code`` if its second parameter is named so, the JSON body if it
+    has one more positional parameter (of that type), the client's address if it
+    has an ``ip`` parameter, and answers with its return type. ``name`` is the
+    handler's name (it makes the operation id; by default the use case's);
+    ``summary`` and ``options`` go to the route decorator.
+    """
+    hints = get_type_hints(use_case)
+    taken = list(inspect.signature(use_case).parameters.values())[1:]
+    with_ip = any(p.name == "ip" for p in taken)
+    positional = [p.name for p in taken if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    on_meeting = positional[:1] == ["code"]
+    assert len(positional) <= on_meeting + 1, f"{use_case.__name__} takes more than a request has"
+    body: type[Any] | None = hints[positional[-1]] if len(positional) > on_meeting else None
+
+    async def handler(
+        self: Controller,
+        *,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[ServiceContext],
+        actor: NamedDependency[Actor],
+        code: MeetingCode = "",
+        data: Any = None,
+    ) -> Any:
+        given = ((code,) if on_meeting else ()) + (() if body is None else (data,))
+        if with_ip:
+            return await use_case(ctx, *given, actor=actor, ip=client_address(request))
+        return await use_case(ctx, *given, actor=actor)
+
+    # Litestar reads the parameters from the signature: it shows those taken, as
+    # required (the defaults only serve the parameters left out).
+    unused = {"code"} if not on_meeting else set()
+    if body is None:
+        unused.add("data")
+    else:
+        handler.__annotations__["data"] = JSONBody[body]  # type: ignore[misc,valid-type]
+    signature = inspect.signature(handler)
+    handler.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(default=inspect.Parameter.empty) if p.name in ("code", "data") else p
+            for p in signature.parameters.values()
+            if p.name not in unused
+        ]
+    )
+    for parameter in unused:
+        del handler.__annotations__[parameter]
+    handler.__name__ = handler.__qualname__ = name or use_case.__name__
+    handler.__annotations__["return"] = hints["return"]
+    return route(path, summary=summary, status_code=status_code, **options)(handler)
+
+
 class MeetingController(Controller):
     path = "/meetings"
     tags = ["meetings 会议"]  # noqa: RUF012
 
-    @post("/", summary="Create a draft meeting (convener of the estate)")
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateMeetingRequest],
-    ) -> MeetingOut:
-        return await meetings.create_draft(ctx, actor, data, ip=client_address(request))
+    create = staff_handler(
+        "/",
+        meetings.create_draft,
+        "Create a draft meeting (convener of the estate)",
+        name="create",
+        status_code=HTTP_201_CREATED,
+    )
 
     @get("/", summary="Meetings of the estates in the caller's scope")
     async def list_meetings(
@@ -72,7 +134,7 @@ class MeetingController(Controller):
         actor: NamedDependency[Actor],
         estate_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
     ) -> list[MeetingOut]:
-        return await meetings.list_meetings(ctx, actor, estate_id=estate_id)
+        return await meetings.list_meetings(ctx, estate_id=estate_id, actor=actor)
 
     @get(
         "/{code:str}",
@@ -85,7 +147,7 @@ class MeetingController(Controller):
         maybe_actor: NamedDependency[Actor | None],
         code: MeetingCode,
     ) -> MeetingOut:
-        return await meetings.get_meeting(ctx, code, maybe_actor)
+        return await meetings.get_meeting(ctx, code, actor=maybe_actor)
 
     @patch("/{code:str}", summary="Change a draft (convener)")
     async def update(
@@ -96,18 +158,14 @@ class MeetingController(Controller):
         code: MeetingCode,
         data: JSONBody[UpdateMeetingRequest],
     ) -> MeetingOut:
-        return await meetings.update_draft(ctx, actor, code, data, ip=client_address(request))
+        return await meetings.update_draft(ctx, code, data, ip=client_address(request), actor=actor)
 
-    @post("/{code:str}/motions", summary="Add a motion to a draft (convener)")
-    async def add_motion(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[MotionIn],
-    ) -> MeetingOut:
-        return await meetings.add_motion(ctx, actor, code, data, ip=client_address(request))
+    add_motion = staff_handler(
+        "/{code:str}/motions",
+        meetings.add_motion,
+        "Add a motion to a draft (convener)",
+        status_code=HTTP_201_CREATED,
+    )
 
     @delete(
         "/{code:str}/motions/{motion_id:str}",
@@ -122,19 +180,22 @@ class MeetingController(Controller):
         code: MeetingCode,
         motion_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> MeetingOut:
-        return await meetings.remove_motion(ctx, actor, code, motion_id, ip=client_address(request))
+        return await meetings.remove_motion(
+            ctx, code, motion_id, ip=client_address(request), actor=actor
+        )
 
-    @get("/{code:str}/approval", summary="What an officer signs to approve (officer)")
-    async def approval_request(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> ApprovalRequestOut:
-        return await meetings.approval_request(ctx, actor, code)
-
-    @get("/{code:str}/certification", summary="What an officer signs to certify (officer)")
-    async def certification_request(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> CertificationRequestOut:
-        return await meetings.certification_request(ctx, actor, code)
+    approval_request = staff_handler(
+        "/{code:str}/approval",
+        meetings.approval_request,
+        "What an officer signs to approve (officer)",
+        route=get,
+    )
+    certification_request = staff_handler(
+        "/{code:str}/certification",
+        meetings.certification_request,
+        "What an officer signs to certify (officer)",
+        route=get,
+    )
 
     @post(
         "/{code:str}/cosignatures",
@@ -150,12 +211,12 @@ class MeetingController(Controller):
     ) -> CheckpointOut:
         return await meetings.cosign_checkpoint(
             ctx,
-            actor,
             code,
             public_key=data.public_key,
             size=data.size,
             cosignature=data.cosignature,
             ip=client_address(request),
+            actor=actor,
         )
 
 
@@ -165,105 +226,25 @@ class MeetingLifecycleController(Controller):
     path = "/meetings/{code:str}"
     tags = ["lifecycle 会议流程"]  # noqa: RUF012
 
-    @post("/submit", status_code=HTTP_200_OK, summary="draft → submitted (convener)")
-    async def submit(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.submit(ctx, actor, code, ip=client_address(request))
-
-    @post("/approve", status_code=HTTP_200_OK, summary="submitted → approved (officer signature)")
-    async def approve(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ApproveRequest],
-    ) -> TransitionOut:
-        return await meetings.approve(ctx, actor, code, data, ip=client_address(request))
-
-    @post("/notice", status_code=HTTP_200_OK, summary="approved → notice (convener)")
-    async def notice(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.publish_notice(ctx, actor, code, ip=client_address(request))
-
-    @post("/open", status_code=HTTP_200_OK, summary="notice → open, not before open_at")
-    async def open_voting(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.open_meeting(ctx, code, actor, ip=client_address(request))
-
-    @post("/close", status_code=HTTP_200_OK, summary="open → closed, not before close_at")
-    async def close_voting(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.close_meeting(ctx, code, actor, ip=client_address(request))
-
-    @post("/tally", status_code=HTTP_200_OK, summary="closed → tallied")
-    async def tally(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.tally_meeting(ctx, code, actor, ip=client_address(request))
-
-    @post("/certify", status_code=HTTP_200_OK, summary="tallied → certified (officer signature)")
-    async def certify(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[CertifyRequest],
-    ) -> TransitionOut:
-        return await meetings.certify(ctx, actor, code, data, ip=client_address(request))
-
-    @post("/return", status_code=HTTP_200_OK, summary="tallied → returned (officer signature)")
-    async def return_result(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[ReturnRequest],
-    ) -> TransitionOut:
-        return await meetings.return_result(ctx, actor, code, data, ip=client_address(request))
-
-    @post("/publish", status_code=HTTP_200_OK, summary="certified → published (convener)")
-    async def publish(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.publish_result(ctx, actor, code, ip=client_address(request))
-
-    @post("/archive", status_code=HTTP_200_OK, summary="published → archived")
-    async def archive(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-    ) -> TransitionOut:
-        return await meetings.archive(ctx, actor, code, ip=client_address(request))
+    submit = staff_handler("/submit", meetings.submit, "draft → submitted (convener)")
+    approve = staff_handler(
+        "/approve", meetings.approve, "submitted → approved (officer signature)"
+    )
+    notice = staff_handler(
+        "/notice", meetings.publish_notice, "approved → notice (convener)", name="notice"
+    )
+    open_voting = staff_handler(
+        "/open", meetings.open_meeting, "notice → open, not before open_at", name="open_voting"
+    )
+    close_voting = staff_handler(
+        "/close", meetings.close_meeting, "open → closed, not before close_at", name="close_voting"
+    )
+    tally = staff_handler("/tally", meetings.tally_meeting, "closed → tallied", name="tally")
+    certify = staff_handler("/certify", meetings.certify, "tallied → certified (officer signature)")
+    return_result = staff_handler(
+        "/return", meetings.return_result, "tallied → returned (officer signature)"
+    )
+    publish = staff_handler(
+        "/publish", meetings.publish_result, "certified → published (convener)", name="publish"
+    )
+    archive = staff_handler("/archive", meetings.archive, "published → archived")

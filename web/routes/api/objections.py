@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from votes.service import objections
 from votes.service.actors import Actor
@@ -18,11 +18,10 @@ from votes.service.schemas import (
     AnswerObjectionRequest,
     MemberObjectionRequest,
     ObjectionOut,
-    StaffObjectionRequest,
 )
 from web.auth import SKIP_SESSION
 from web.ratelimit import CredentialLimiter, client_address, signed_member_key
-from web.routes.api.meetings import MeetingCode
+from web.routes.api.meetings import MeetingCode, staff_handler
 
 __all__ = ["ObjectionController"]
 
@@ -59,24 +58,21 @@ class ObjectionController(Controller):
             await ballot_limiter.signed(member, hashlib.sha256(data.body.encode()).digest())
         return await objections.file_member_objection(ctx, code, data)
 
-    @post("/staff", summary="An objection recorded by staff (in scope)")
-    async def file_staff(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        code: MeetingCode,
-        data: JSONBody[StaffObjectionRequest],
-    ) -> ObjectionOut:
-        return await objections.file_staff_objection(
-            ctx, actor, code, data, ip=client_address(request)
-        )
+    file_staff = staff_handler(
+        "/staff",
+        objections.file_staff_objection,
+        "An objection recorded by staff (in scope)",
+        name="file_staff",
+        status_code=HTTP_201_CREATED,
+    )
 
-    @get("/", summary="The meeting's objections (staff in scope)")
-    async def list_all(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor], code: MeetingCode
-    ) -> list[ObjectionOut]:
-        return await objections.list_objections(ctx, actor, code)
+    list_all = staff_handler(
+        "/",
+        objections.list_objections,
+        "The meeting's objections (staff in scope)",
+        route=get,
+        name="list_all",
+    )
 
     @post(
         "/{objection_id:uuid}/answer",
@@ -94,5 +90,5 @@ class ObjectionController(Controller):
         data: JSONBody[AnswerObjectionRequest],
     ) -> ObjectionOut:
         return await objections.answer_objection(
-            ctx, actor, code, objection_id, data, ip=client_address(request)
+            ctx, code, objection_id, data, ip=client_address(request), actor=actor
         )

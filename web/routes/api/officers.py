@@ -15,6 +15,7 @@ from votes.service.actors import Actor
 from votes.service.context import ServiceContext
 from votes.service.schemas import OfficerKeyOut, OfficerKeyRequest
 from web.ratelimit import client_address
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["OfficerKeyController"]
 
@@ -32,14 +33,16 @@ class OfficerKeyController(Controller):
         data: JSONBody[OfficerKeyRequest],
     ) -> OfficerKeyOut:
         return await accounts.enrol_officer_key(
-            ctx, actor, data.public_key, data.name, ip=client_address(request)
+            ctx, data.public_key, data.name, ip=client_address(request), actor=actor
         )
 
-    @get("/", summary="Officer keys (an officer sees their own; an operator all)")
-    async def list_keys(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> list[OfficerKeyOut]:
-        return await accounts.list_officer_keys(ctx, actor)
+    list_keys = staff_handler(
+        "/",
+        accounts.list_officer_keys,
+        "Officer keys (an officer sees their own; an operator all)",
+        route=get,
+        name="list_keys",
+    )
 
     @post("/{key_id:uuid}/revoke", status_code=HTTP_200_OK, summary="Revoke an officer key")
     async def revoke(
@@ -49,4 +52,6 @@ class OfficerKeyController(Controller):
         actor: NamedDependency[Actor],
         key_id: FromPath[uuid.UUID],
     ) -> OfficerKeyOut:
-        return await accounts.revoke_officer_key(ctx, actor, key_id, ip=client_address(request))
+        return await accounts.revoke_officer_key(
+            ctx, key_id, ip=client_address(request), actor=actor
+        )

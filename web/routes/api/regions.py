@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, MultipartBody, PathParameter
+from litestar.params import MultipartBody, PathParameter
+from litestar.status_codes import HTTP_201_CREATED
 
 from votes.service import regions
 from votes.service.actors import Actor
@@ -15,13 +16,12 @@ from votes.service.context import ServiceContext
 from votes.service.errors import Invalid
 from votes.service.schemas import (
     MAX_ID,
-    CreateEstateRequest,
-    CreateRegionRequest,
     EstateOut,
     RegionOut,
     RosterImportOut,
 )
 from web.ratelimit import client_address
+from web.routes.api.meetings import staff_handler
 
 __all__ = ["RegionController"]
 
@@ -35,15 +35,12 @@ class RegionController(Controller):
     path = "/"
     tags = ["regions 区域与小区"]  # noqa: RUF012
 
-    @post("/regions", summary="Create a city, district or subdistrict (operator)")
-    async def create_region(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateRegionRequest],
-    ) -> RegionOut:
-        return await regions.create_region(ctx, actor, data, ip=client_address(request))
+    create_region = staff_handler(
+        "/regions",
+        regions.create_region,
+        "Create a city, district or subdistrict (operator)",
+        status_code=HTTP_201_CREATED,
+    )
 
     @get("/regions", summary="All regions (staff)")
     async def list_regions(
@@ -51,21 +48,16 @@ class RegionController(Controller):
     ) -> list[RegionOut]:
         return await regions.list_regions(ctx)
 
-    @post("/estates", summary="Create an estate in a subdistrict (operator)")
-    async def create_estate(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[ServiceContext],
-        actor: NamedDependency[Actor],
-        data: JSONBody[CreateEstateRequest],
-    ) -> EstateOut:
-        return await regions.create_estate(ctx, actor, data, ip=client_address(request))
+    create_estate = staff_handler(
+        "/estates",
+        regions.create_estate,
+        "Create an estate in a subdistrict (operator)",
+        status_code=HTTP_201_CREATED,
+    )
 
-    @get("/estates", summary="The estates in the caller's scope")
-    async def list_estates(
-        self, ctx: NamedDependency[ServiceContext], actor: NamedDependency[Actor]
-    ) -> list[EstateOut]:
-        return await regions.list_estates(ctx, actor)
+    list_estates = staff_handler(
+        "/estates", regions.list_estates, "The estates in the caller's scope", route=get
+    )
 
     @get("/estates/{estate_id:int}", summary="One estate (in scope)")
     async def get_estate(
@@ -74,7 +66,7 @@ class RegionController(Controller):
         actor: NamedDependency[Actor],
         estate_id: EstateId,
     ) -> EstateOut:
-        return await regions.get_estate(ctx, actor, estate_id)
+        return await regions.get_estate(ctx, estate_id, actor=actor)
 
     @post(
         "/estates/{estate_id:int}/roster",
@@ -103,9 +95,9 @@ class RegionController(Controller):
         content = await upload.read()
         return await regions.import_roster(
             ctx,
-            actor,
             estate_id,
             upload.filename or "roster",
             content,
             ip=client_address(request),
+            actor=actor,
         )
