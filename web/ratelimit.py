@@ -28,11 +28,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import msgspec
 from litestar import Request
 from litestar.middleware.rate_limit import DURATION_VALUES, DurationUnit, RateLimitConfig
 
-from crypto.signing import Domain, PublicKey, SignatureError
 from votes.service.accounts import LoginAttempt
 from votes.service.errors import RateLimited
 from votes.settings import RateLimit
@@ -45,7 +43,6 @@ __all__ = [
     "client_address",
     "login_rate_limit",
     "login_throttle",
-    "signed_member_key",
 ]
 
 _UNITS: Final[dict[int, DurationUnit]] = {v: k for k, v in DURATION_VALUES.items()}
@@ -80,30 +77,6 @@ def login_rate_limit(limit: RateLimit) -> RateLimitConfig:
         check_throttle_handler=_is_login,
         store=RATE_LIMIT_STORE,
     )
-
-
-class _MemberOnly(msgspec.Struct):
-    member: str
-
-
-_MEMBER_DECODER: Final = msgspec.json.Decoder(_MemberOnly)
-
-
-def signed_member_key(text: str, signature_hex: str, domain: Domain | str) -> str | None:
-    """The ``member`` key of a signed JSON text when its signature verifies, else None.
-
-    For limits only (the owner's objection): the service checks the request
-    fully. Objections are rare, so checking the signature twice costs little.
-    """
-    try:
-        member = _MEMBER_DECODER.decode(text).member
-        key = PublicKey.from_hex(member.lower())
-        signature = bytes.fromhex(signature_hex)
-    except (msgspec.DecodeError, SignatureError, ValueError, RecursionError):
-        # RecursionError: msgspec recurses into unknown fields it skips, so a deeply
-        # nested body would otherwise escape as a 500; it is junk like any other.
-        return None
-    return key.hex() if key.verify(domain, text.encode(), signature) else None
 
 
 def _retry_after(window: int, period: int, now: float) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -43,11 +44,14 @@ from votes.storage.models import (
 
 __all__ = [
     "OBJECTION_DOMAIN",
+    "VerifiedObjection",
     "answer_objection",
     "file_member_objection",
     "file_staff_objection",
+    "file_verified_objection",
     "list_objections",
     "objection_body",
+    "verify_member_objection",
 ]
 
 #: Signing domain of an owner's objection (crypto.signing.signed_message).
@@ -212,6 +216,16 @@ async def file_staff_objection(
     return _out(row)
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedObjection:
+    """An owner's objection whose form and signature are checked (no database yet)."""
+
+    request: MemberObjectionRequest
+    body: dict[str, Any]  # the signed canonical body
+    key: PublicKey  # the signer's credential key
+    signature: bytes
+
+
 async def file_member_objection(
     ctx: ServiceContext, code: str, request: MemberObjectionRequest
 ) -> ObjectionOut:
@@ -221,6 +235,15 @@ async def file_member_objection(
     ``request.text``. Its nonce is unique per member and meeting: the same
     signed request sent again is refused (409 ``objection_replayed``), so a
     replay never adds an objection that would need its own answer.
+    """
+    return await file_verified_objection(ctx, code, verify_member_objection(request))
+
+
+def verify_member_objection(request: MemberObjectionRequest) -> VerifiedObjection:
+    """The form and signature checks of :func:`file_member_objection`, no database.
+
+    Separate so that the web layer counts the signer's rate limit only once the
+    signature verifies (its key is public), as for ballots.
     """
     try:
         body = loads_canonical(request.body.encode())
@@ -267,6 +290,19 @@ async def file_member_objection(
         raise Invalid("bad_objection", "凭证公钥无效", "the member key is not valid") from None
     if not key.verify(Domain.OBJECTION, request.body.encode(), signature):
         raise Invalid("bad_signature", "异议签名无效", "the objection's signature does not verify")
+    return VerifiedObjection(request=request, body=body, key=key, signature=signature)
+
+
+async def file_verified_objection(
+    ctx: ServiceContext, code: str, verified: VerifiedObjection
+) -> ObjectionOut:
+    """Log an objection :func:`verify_member_objection` has checked."""
+    request, body, key, signature = (
+        verified.request,
+        verified.body,
+        verified.key,
+        verified.signature,
+    )
     async with ctx.sessions.begin() as session:
         info = await find_meeting(session, code, lock=True)
         if body["meeting"] != info.meeting_id:

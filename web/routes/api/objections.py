@@ -14,13 +14,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from votes.service import objections
 from votes.service.actors import Actor
 from votes.service.context import ServiceContext
+from votes.service.errors import ServiceError
 from votes.service.schemas import (
     AnswerObjectionRequest,
     MemberObjectionRequest,
     ObjectionOut,
 )
 from web.auth import SKIP_SESSION
-from web.ratelimit import CredentialLimiter, client_address, signed_member_key
+from web.ratelimit import CredentialLimiter, client_address
 from web.routes.api.meetings import MeetingCode, staff_handler
 
 __all__ = ["ObjectionController"]
@@ -51,12 +52,13 @@ class ObjectionController(Controller):
         data: JSONBody[MemberObjectionRequest],
     ) -> ObjectionOut:
         # As for ballots: only a verified signature spends the signer's limit.
-        member = signed_member_key(data.body, data.signature, objections.OBJECTION_DOMAIN)
-        if member is None:
+        try:
+            verified = objections.verify_member_objection(data)
+        except ServiceError:
             await ballot_limiter.failed(client_address(request))
-        else:
-            await ballot_limiter.signed(member, hashlib.sha256(data.body.encode()).digest())
-        return await objections.file_member_objection(ctx, code, data)
+            raise
+        await ballot_limiter.signed(verified.key.hex(), hashlib.sha256(data.body.encode()).digest())
+        return await objections.file_verified_objection(ctx, code, verified)
 
     file_staff = staff_handler(
         "/staff",
