@@ -22,7 +22,7 @@ from crypto.signing import Domain
 from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.record.ballot import AcceptedBallot, BallotContext
-from votes.record.entries import KeyBook, ballot_context, ballot_entry, entry_bytes
+from votes.record.entries import ballot_context, ballot_entry, entry_bytes
 from votes.record.receipt import Receipt, ReceiptBody, receipt_bytes
 from votes.record.wire import FORMAT_VERSION, format_time
 from votes.service._common import MeetingInfo, find_meeting, load_notice
@@ -218,9 +218,7 @@ async def _decide(
             casts.append(Cast(ballot_hash, channel, index))
             stored[ballot_hash] = index
 
-    # The record's ballot_context is annotated with its KeyBook; any KeyLookup will do
-    # (BallotContext.keys is one), and the batch's is the credential rows just read.
-    keys_now = cast(KeyBook, _BatchKeys(credentials))
+    keys_now = _BatchKeys(credentials)
     context: BallotContext | None = None
     first_of: dict[bytes, int] = {}
     outcomes: list[_Decision] = []

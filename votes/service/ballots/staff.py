@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crypto.signing import Domain
 from votes.enums import CredentialStatus
 from votes.model import Channel
 from votes.record.ballot import (
@@ -29,7 +27,6 @@ from votes.record.ballot import (
     check_choices,
 )
 from votes.record.entries import (
-    KeyBook,
     NoticeEntry,
     PaperBallotEntry,
     ballot_context,
@@ -37,11 +34,10 @@ from votes.record.entries import (
     entry_hash,
     motion_from_wire,
     owner_tag,
+    paper_ballot_entry,
     proxy_ballot_entry,
-    signed_entry_body,
 )
 from votes.record.receipt import Receipt, build_receipt
-from votes.record.wire import FORMAT_VERSION, format_time
 from votes.service._common import (
     MeetingInfo,
     append,
@@ -133,38 +129,8 @@ def _accept(
     raw: bytes,
     signature: bytes,
 ) -> AcceptedBallot:
-    # The record's ballot_context is annotated with its KeyBook; any KeyLookup will do
-    # (BallotContext.keys is one), here the one credential row of the ballot's key.
-    context = ballot_context(notice, cast(KeyBook, keys))
+    context = ballot_context(notice, keys)
     return accept_in(context, ballot, raw=raw, signature=signature)
-
-
-def _paper_entry(
-    ctx: ServiceContext,
-    *,
-    meeting: str,
-    index: int,
-    time: datetime,
-    member: str,
-    choices: Mapping[str, ChoiceValue],
-    sheet_sha256: str,
-    staff: str,
-) -> PaperBallotEntry:
-    """votes.record's paper_ballot_entry, taking the sheet's SHA-256 instead of the scan."""
-    unsigned = PaperBallotEntry(
-        v=FORMAT_VERSION,
-        meeting=meeting,
-        index=index,
-        time=format_time(time),
-        member=member,
-        choices=_plain(choices),
-        sheet=sheet_sha256,
-        staff=staff,
-        entered_at=format_time(time),
-        signature="0" * 128,
-    )
-    signature = ctx.log_key.sign(Domain.PAPER_BALLOT, signed_entry_body(unsigned))
-    return msgspec.structs.replace(unsigned, signature=signature.hex())
 
 
 def _plain(choices: Mapping[str, ChoiceValue]) -> dict[str, ChoiceValue]:
@@ -280,15 +246,16 @@ async def _paper(
             ctx,
             session,
             info,
-            lambda i: _paper_entry(
-                ctx,
+            lambda i: paper_ballot_entry(
                 meeting=info.meeting_id,
                 index=i,
                 time=now,
                 member=request.member_id,
                 choices=request.choices,
-                sheet_sha256=sheet,
                 staff=actor.username,
+                entered_at=now,
+                service_key=ctx.log_key,
+                sheet_sha256=sheet,
             ),
         )
         session.add(
