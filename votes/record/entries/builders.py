@@ -301,15 +301,21 @@ def proxy_ballot_entry(
     time: datetime,
     ballot: Ballot,
     signature: bytes,
-    authorisation: bytes,
     holder: str,
     staff: str,
+    authorisation: bytes | None = None,
+    authorisation_sha256: str | None = None,
 ) -> ProxyBallotEntry:
     """A ballot cast by a proxy holder with the member's credential.
 
-    ``authorisation`` is the scanned written authorisation (only its SHA-256 is
-    recorded); ``holder`` the holder's opaque tag (:func:`owner_tag`).
+    Only the SHA-256 of the written authorisation is recorded: pass the scan as
+    ``authorisation``, or its SHA-256 (hex) as ``authorisation_sha256`` where the
+    scan is kept apart; ``holder`` is the holder's opaque tag (:func:`owner_tag`).
     """
+    if authorisation is not None and authorisation_sha256 is None:
+        authorisation_sha256 = sha256_hex(authorisation)
+    elif authorisation_sha256 is None or authorisation is not None:
+        raise ValueError("a proxy ballot needs either the authorisation or its SHA-256")
     return ProxyBallotEntry(
         v=FORMAT_VERSION,
         meeting=meeting,
@@ -317,7 +323,7 @@ def proxy_ballot_entry(
         time=format_time(time),
         ballot=ballot,
         signature=signature.hex(),
-        authorisation=sha256_hex(authorisation),
+        authorisation=authorisation_sha256,
         holder=holder,
         staff=staff,
     )

@@ -371,18 +371,15 @@ async def _proxy(
             ctx,
             session,
             info,
-            lambda i: msgspec.structs.replace(
-                proxy_ballot_entry(
-                    meeting=info.meeting_id,
-                    index=i,
-                    time=now,
-                    ballot=ballot,
-                    signature=signature,
-                    authorisation=b"",
-                    holder=holder,
-                    staff=actor.username,
-                ),
-                authorisation=authorisation,
+            lambda i: proxy_ballot_entry(
+                meeting=info.meeting_id,
+                index=i,
+                time=now,
+                ballot=ballot,
+                signature=signature,
+                holder=holder,
+                staff=actor.username,
+                authorisation_sha256=authorisation,
             ),
         )
         session.add(
